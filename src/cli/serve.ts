@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { compose } from '../roles/compose.js';
+import { startApi } from '../roles/api.js';
+
+const ROLES = ['api', 'protection', 'scheduler'] as const;
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run Hoard: the API, protection and scheduler roles in one process (the embedded default), or one role')
+    .option('-c, --config <file>', 'configuration file (YAML or JSON); also HOARD_CONFIG')
+    .option('--role <role...>', `roles to run: ${ROLES.join(', ')} (default: all)`)
+    .action(async (opts: { config?: string; role?: string[] }) => {
+      const roles = opts.role ?? [...ROLES];
+      const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      if (bad.length) throw new Error(`unknown role ${bad.join(', ')}; roles are ${ROLES.join(', ')}`);
+      const config = loadConfig(opts.config);
+      const hoard = await compose(config);
+      const stops: (() => Promise<void>)[] = [];
+      if (roles.includes('api')) {
+        const app = await startApi(hoard);
+        stops.push(() => app.close());
+      }
+      const stop = async () => {
+        for (const s of stops) await s();
+        await hoard.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,194 @@
+/**
+ * Configuration: one optional file (YAML or JSON, `--config` or HOARD_CONFIG) plus HOARD_* environment
+ * overrides. With neither, Hoard listens on 127.0.0.1:8799 with SQLite and a file-system bank under ./var.
+ * Invalid configuration stops the process at start with a message naming the key, never later.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { HoardError } from '../model/errors.js';
+
+export type AuthStrategy = 'local' | 'noauth' | 'keystone';
+
+export interface ProviderConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** Protection plugins by resource type; the first plugin registered for a type when omitted. */
+  readonly plugins: readonly string[];
+  readonly bank: { readonly type: 'fs'; readonly path: string };
+  readonly enabled: boolean;
+}
+
+export interface Config {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  /** A postgres:// URL selects PostgreSQL; otherwise SQLite at `<dataDir>/hoard.db` (or this path). */
+  readonly database: { readonly url: string };
+  readonly auth: {
+    readonly strategy: AuthStrategy;
+    readonly keystone: { readonly url: string; readonly cacheSeconds: number; readonly adminRoles: readonly string[] };
+  };
+  readonly api: { readonly maxLimit: number; readonly bodyLimitBytes: number; readonly publicUrl: string };
+  readonly providers: readonly ProviderConfig[];
+  readonly protectables: { readonly directory: { readonly roots: readonly string[] } };
+  readonly quotas: { readonly plans: number; readonly checkpoints: number };
+  readonly triggers: { readonly minWindow: number; readonly maxWindow: number; readonly minInterval: number; readonly defaultFormat: 'calendar' | 'crontab' };
+  readonly services: { readonly heartbeatSeconds: number; readonly downAfterSeconds: number };
+}
+
+export const DEFAULT_PROVIDER_ID = 'c8b3a1de-8f5e-4b56-9d1b-6f1f0e1a0b01';
+export const NOOP_PROVIDER_ID = 'b766f37c-d011-4026-8228-28730d734a3f';
+
+type Json = Record<string, unknown>;
+
+export function defaultConfig(dataDir = 'var'): Config {
+  const dir = resolve(dataDir);
+  return {
+    listen: { host: '127.0.0.1', port: 8799 },
+    dataDir: dir,
+    database: { url: '' },
+    auth: { strategy: 'local', keystone: { url: '', cacheSeconds: 300, adminRoles: ['admin'] } },
+    api: { maxLimit: 1000, bodyLimitBytes: 1024 * 1024, publicUrl: '' },
+    providers: [
+      {
+        id: DEFAULT_PROVIDER_ID,
+        name: 'Hoard File System Provider',
+        description: 'Protects directories into the local file-system bank',
+        plugins: ['hoard.io/directory'],
+        bank: { type: 'fs', path: resolve(dir, 'bank') },
+        enabled: true,
+      },
+      {
+        id: NOOP_PROVIDER_ID,
+        name: 'No-Op Provider',
+        description: 'Accepts every resource type and stores nothing; for testing plans and schedules',
+        plugins: ['hoard.io/noop'],
+        bank: { type: 'fs', path: resolve(dir, 'bank-noop') },
+        enabled: true,
+      },
+    ],
+    protectables: { directory: { roots: [] } },
+    quotas: { plans: 50, checkpoints: -1 },
+    triggers: { minWindow: 900, maxWindow: 1800, minInterval: 3600, defaultFormat: 'calendar' },
+    services: { heartbeatSeconds: 10, downAfterSeconds: 60 },
+  };
+}
+
+/** loadConfig reads the file (if any), applies HOARD_* overrides and checks the result. */
+export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = path ?? env.HOARD_CONFIG;
+  const fromFile: Json = file ? readConfigFile(file) : {};
+  const dataDir = str(env.HOARD_DATA_DIR) ?? str(fromFile.dataDir) ?? 'var';
+  const base = defaultConfig(dataDir);
+  const merged = mergeFile(base, fromFile);
+  return validate(applyEnv(merged, env));
+}
+
+function readConfigFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new HoardError('bad_request', `Cannot read configuration file ${file}: ${(err as Error).message}`);
+  }
+  const parsed: unknown = parseYaml(text);
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new HoardError('bad_request', `Configuration file ${file} must hold a mapping at the top level`);
+  }
+  return parsed as Json;
+}
+
+function mergeFile(base: Config, f: Json): Config {
+  const obj = (k: string): Json => (isObj(f[k]) ? (f[k] as Json) : {});
+  const auth = obj('auth');
+  const keystone = isObj(auth.keystone) ? (auth.keystone as Json) : {};
+  const providers = Array.isArray(f.providers)
+    ? (f.providers as Json[]).map((p, i) => providerFrom(p, i, base.dataDir))
+    : base.providers;
+  const directory = isObj(obj('protectables').directory) ? (obj('protectables').directory as Json) : {};
+  return {
+    listen: { ...base.listen, ...pick(obj('listen'), ['host', 'port']) },
+    dataDir: base.dataDir,
+    database: { url: str(obj('database').url) ?? base.database.url },
+    auth: {
+      strategy: (str(auth.strategy) as AuthStrategy | undefined) ?? base.auth.strategy,
+      keystone: { ...base.auth.keystone, ...pick(keystone, ['url', 'cacheSeconds', 'adminRoles']) },
+    },
+    api: { ...base.api, ...pick(obj('api'), ['maxLimit', 'bodyLimitBytes', 'publicUrl']) },
+    providers,
+    protectables: { directory: { roots: Array.isArray(directory.roots) ? directory.roots.map(String) : base.protectables.directory.roots } },
+    quotas: { ...base.quotas, ...pick(obj('quotas'), ['plans', 'checkpoints']) },
+    triggers: { ...base.triggers, ...pick(obj('triggers'), ['minWindow', 'maxWindow', 'minInterval', 'defaultFormat']) },
+    services: { ...base.services, ...pick(obj('services'), ['heartbeatSeconds', 'downAfterSeconds']) },
+  } as Config;
+}
+
+function providerFrom(p: Json, i: number, dataDir: string): ProviderConfig {
+  if (!isObj(p)) throw new HoardError('bad_request', `providers[${i}] must be a mapping`);
+  const bank = isObj(p.bank) ? (p.bank as Json) : {};
+  return {
+    id: String(p.id ?? ''),
+    name: String(p.name ?? ''),
+    description: String(p.description ?? ''),
+    plugins: Array.isArray(p.plugins) ? p.plugins.map(String) : [],
+    bank: { type: 'fs', path: resolve(dataDir, String(bank.path ?? `bank-${i}`)) },
+    enabled: p.enabled !== false,
+  };
+}
+
+function applyEnv(c: Config, env: NodeJS.ProcessEnv): Config {
+  const port = env.HOARD_LISTEN_PORT ?? env.HOARD_PORT;
+  const roots = str(env.HOARD_DIRECTORY_ROOTS);
+  return {
+    ...c,
+    listen: { host: str(env.HOARD_LISTEN_HOST) ?? c.listen.host, port: port !== undefined && port !== '' ? Number(port) : c.listen.port },
+    database: { url: str(env.HOARD_DATABASE_URL) ?? c.database.url },
+    auth: {
+      strategy: (str(env.HOARD_AUTH_STRATEGY) as AuthStrategy | undefined) ?? c.auth.strategy,
+      keystone: { ...c.auth.keystone, url: str(env.HOARD_KEYSTONE_URL) ?? c.auth.keystone.url },
+    },
+    api: { ...c.api, publicUrl: str(env.HOARD_PUBLIC_URL) ?? c.api.publicUrl },
+    protectables: { directory: { roots: roots ? roots.split(':').filter(Boolean) : c.protectables.directory.roots } },
+  };
+}
+
+function validate(c: Config): Config {
+  const fail = (key: string, why: string): never => {
+    throw new HoardError('bad_request', `Invalid configuration: ${key} ${why}`);
+  };
+  if (!Number.isInteger(c.listen.port) || c.listen.port < 0 || c.listen.port > 65535) fail('listen.port', 'must be a port number');
+  if (!['local', 'noauth', 'keystone'].includes(c.auth.strategy)) fail('auth.strategy', 'must be local, noauth or keystone');
+  if (c.auth.strategy === 'keystone' && !c.auth.keystone.url) fail('auth.keystone.url', 'is required with the keystone strategy');
+  if (c.database.url && !/^(postgres|postgresql):\/\//.test(c.database.url) && !c.database.url.startsWith('sqlite:')) {
+    fail('database.url', 'must be a postgres:// URL or sqlite:<path>');
+  }
+  if (!Number.isInteger(c.api.maxLimit) || c.api.maxLimit < 1) fail('api.maxLimit', 'must be a positive integer');
+  const ids = new Set<string>();
+  c.providers.forEach((p, i) => {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(p.id)) fail(`providers[${i}].id`, 'must be a UUID');
+    if (ids.has(p.id)) fail(`providers[${i}].id`, 'is used twice');
+    ids.add(p.id);
+    if (!p.name.trim()) fail(`providers[${i}].name`, 'must not be empty');
+  });
+  const t = c.triggers;
+  if (!(t.minWindow > 0 && t.minWindow <= t.maxWindow)) fail('triggers.minWindow', 'must be positive and not above maxWindow');
+  if (!(t.minInterval > 0)) fail('triggers.minInterval', 'must be positive');
+  if (t.defaultFormat !== 'calendar' && t.defaultFormat !== 'crontab') fail('triggers.defaultFormat', 'must be calendar or crontab');
+  return c;
+}
+
+function isObj(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function pick(o: Json, keys: readonly string[]): Json {
+  const out: Json = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

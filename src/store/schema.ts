@@ -1,0 +1,153 @@
+/**
+ * The metadata database's tables as Kysely sees them. Portable on purpose: timestamps are ISO-8601 text
+ * (sortable in both engines), JSON is text, booleans are 0/1 integers, so SQLite and PostgreSQL rows
+ * read back identically.
+ */
+import type { Generated } from 'kysely';
+
+export interface ProjectTable { id: string; name: string; created_at: string }
+
+export interface TokenTable {
+  id: string;
+  token_hash: string;
+  project_id: string;
+  user_id: string;
+  roles: string;
+  description: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface PlanTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string | null;
+  provider_id: string;
+  status: string;
+  parameters: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PlanResourceTable {
+  plan_id: string;
+  position: number;
+  resource_id: string;
+  resource_type: string;
+  resource_name: string;
+  extra_info: string | null;
+}
+
+export interface TriggerTable {
+  id: string;
+  project_id: string;
+  name: string;
+  type: string;
+  properties: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduledOperationTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string;
+  description: string | null;
+  operation_type: string;
+  trigger_id: string;
+  /** Copied out of operation_definition so that plan deletion can find its users by index. */
+  plan_id: string;
+  operation_definition: string;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OperationLogTable {
+  id: string;
+  project_id: string;
+  operation_type: string;
+  checkpoint_id: string | null;
+  plan_id: string | null;
+  provider_id: string | null;
+  restore_id: string | null;
+  scheduled_operation_id: string | null;
+  status: string;
+  started_at: string | null;
+  ended_at: string | null;
+  error_info: string | null;
+  extra_info: string | null;
+  created_at: string;
+}
+
+export interface QuotaTable { project_id: string; resource: string; hard_limit: number }
+export interface QuotaClassTable { class_name: string; resource: string; hard_limit: number }
+
+export interface ServiceTable {
+  id: Generated<number>;
+  host: string;
+  binary: string;
+  topic: string;
+  disabled: number;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CheckpointTable {
+  id: string;
+  project_id: string;
+  provider_id: string;
+  plan_id: string;
+  status: string;
+  protection_plan: string;
+  resource_graph: string | null;
+  extra_info: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RestoreTable {
+  id: string;
+  project_id: string;
+  provider_id: string;
+  checkpoint_id: string;
+  restore_target: string | null;
+  parameters: string;
+  status: string;
+  resources_status: string;
+  resources_reason: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VerificationTable {
+  id: string;
+  project_id: string;
+  provider_id: string;
+  checkpoint_id: string;
+  parameters: string;
+  status: string;
+  resources_status: string;
+  resources_reason: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Database {
+  projects: ProjectTable;
+  tokens: TokenTable;
+  plans: PlanTable;
+  plan_resources: PlanResourceTable;
+  triggers: TriggerTable;
+  scheduled_operations: ScheduledOperationTable;
+  operation_logs: OperationLogTable;
+  quotas: QuotaTable;
+  quota_classes: QuotaClassTable;
+  services: ServiceTable;
+  checkpoints: CheckpointTable;
+  restores: RestoreTable;
+  verifications: VerificationTable;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test Hoard has, on a fresh machine too: installs what the suites need (Debian packages,
+# PostgreSQL, a real Keystone), type-checks, then runs the unit, integration and end-to-end suites.
+# Set HOARD_SKIP_KEYSTONE=1 to leave out the Keystone suite on a machine without root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "export $(bash scripts/test-prereqs.sh | tail -1)"
+
+if [ "${HOARD_SKIP_KEYSTONE:-0}" != 1 ]; then
+  export HOARD_TEST_KEYSTONE_URL
+  HOARD_TEST_KEYSTONE_URL=$(bash test/openstack/keystone.sh start)
+fi
+
+echo "== type check"
+npx tsc -p tsconfig.json --noEmit
+echo "== tests"
+npx vitest run
