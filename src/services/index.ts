@@ -3,9 +3,17 @@
  * (API, CLI, scheduler) call services and nothing below them.
  */
 import type { ServiceDeps } from './context.js';
+import { checkpointService, type CheckpointService } from './checkpoints/index.js';
+import { operationLogService, type OperationLogService } from './operation-logs/index.js';
+import { osServiceService, type OsServiceService } from './os-services/index.js';
 import { planService, type PlanService } from './plans/index.js';
 import { protectableService, type ProtectableService } from './protectables/index.js';
 import { providerService, type ProviderService } from './providers/index.js';
+import { quotaService, type QuotaService } from './quotas/index.js';
+import { restoreService, type RestoreService } from './restores/index.js';
+import { scheduledOperationService, type ScheduledOperationService } from './scheduled-operations/index.js';
+import { triggerService, type TriggerService } from './triggers/index.js';
+import { verificationService, type VerificationService } from './verifications/index.js';
 
 export type { ServiceDeps } from './context.js';
 
@@ -14,14 +22,31 @@ export interface Services {
   readonly providers: ProviderService;
   readonly protectables: ProtectableService;
   readonly plans: PlanService;
+  readonly triggers: TriggerService;
+  readonly scheduledOperations: ScheduledOperationService;
+  readonly operationLogs: OperationLogService;
+  readonly quotas: QuotaService;
+  readonly osServices: OsServiceService;
+  readonly checkpoints: CheckpointService;
+  readonly restores: RestoreService;
+  readonly verifications: VerificationService;
 }
 
 export function buildServices(deps: ServiceDeps): Services {
   const providers = providerService(deps);
+  const plans = planService(deps, providers);
   return {
     deps,
     providers,
     protectables: protectableService(deps),
-    plans: planService(deps, providers),
+    plans,
+    triggers: triggerService(deps),
+    scheduledOperations: scheduledOperationService(deps),
+    operationLogs: operationLogService(deps),
+    quotas: quotaService(deps),
+    osServices: osServiceService(deps),
+    checkpoints: checkpointService(deps),
+    restores: restoreService(deps),
+    verifications: verificationService(deps),
   };
 }

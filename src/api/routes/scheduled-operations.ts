@@ -1,0 +1,7 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Services } from '../../services/index.js';
+
+/** Placeholder until implemented. */
+export function scheduledOperationRoutes(_services: Services): FastifyPluginAsync {
+  return async () => {};
+}
