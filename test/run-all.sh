@@ -10,9 +10,13 @@ eval "export $(bash scripts/test-prereqs.sh | tail -1)"
 if [ "${HOARD_SKIP_KEYSTONE:-0}" != 1 ]; then
   export HOARD_TEST_KEYSTONE_URL
   HOARD_TEST_KEYSTONE_URL=$(bash test/openstack/keystone.sh start)
+  # Stops only what keystone.sh itself started; a Keystone that was already running stays up.
+  trap 'bash test/openstack/keystone.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit
+echo "== layer rules"
+npx depcruise src --config .dependency-cruiser.cjs
 echo "== tests"
 npx vitest run

@@ -14,6 +14,7 @@ import type { Services } from '../services/index.js';
 import type { Authenticator } from './auth/index.js';
 import { sendFault } from './faults.js';
 import { versionDocument } from './version.js';
+import { baseUrl } from './urls.js';
 import { v1Routes } from './routes/index.js';
 
 declare module 'fastify' {
@@ -36,6 +37,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.api.bodyLimitBytes,
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+    // Errors the router raises before any route runs (bad URL encoding, over-long segments) get the same fault body.
+    frameworkErrors: (err, req, reply) => sendFault(req, reply, err),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
@@ -97,10 +100,4 @@ function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   const s = Array.isArray(v) ? v[0] : v;
   return s && s.length > 0 ? s : undefined;
-}
-
-export function baseUrl(req: FastifyRequest, publicUrl: string): string {
-  if (publicUrl) return publicUrl.replace(/\/+$/, '');
-  const host = req.headers.host ?? 'localhost';
-  return `${req.protocol}://${host}`;
 }

@@ -26,6 +26,8 @@ export function toHoardError(err: unknown): HoardError {
       return new HoardError('body_too_large', 'The request body is larger than this server accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new HoardError('unsupported_media_type', 'Request bodies must be JSON (Content-Type: application/json).');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new HoardError('invalid_id', 'A path segment is longer than any id this API uses.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_BAD_URL':

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { compose } from '../roles/compose.js';
 import { startApi } from '../roles/api.js';
+import { startHeartbeat } from '../roles/heartbeat.js';
 
 const ROLES = ['api', 'protection', 'scheduler'] as const;
 
@@ -22,6 +23,8 @@ export function serveCommand(program: Command): void {
         const app = await startApi(hoard);
         stops.push(() => app.close());
       }
+      const heartbeat = await startHeartbeat({ osServices: hoard.services.osServices, roles: roles as (typeof ROLES)[number][], intervalSeconds: config.services.heartbeatSeconds });
+      stops.unshift(async () => heartbeat.stop());
       const stop = async () => {
         for (const s of stops) await s();
         await hoard.close();

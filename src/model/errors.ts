@@ -41,6 +41,7 @@ export const REASONS = {
   trigger_in_use: 424,
   not_implemented: 501,
   backend_unavailable: 503,
+  engine_unavailable: 503,
   internal: 500,
 } as const satisfies Record<string, number>;
 

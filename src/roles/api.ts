@@ -1,7 +1,10 @@
 /** The api role: the Karbor v1 REST API on the configured address. */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
-import { keystoneAuthenticator, localAuthenticator, noauthAuthenticator, type Authenticator } from '../api/auth/index.js';
+import type { Authenticator } from '../api/auth/index.js';
+import { keystoneAuthenticator } from '../api/auth/keystone.js';
+import { localAuthenticator } from '../api/auth/local.js';
+import { noauthAuthenticator } from '../api/auth/noauth.js';
 import { systemClock } from '../util/clock.js';
 import type { Hoard } from './compose.js';
 

@@ -45,8 +45,8 @@ export function buildServices(deps: ServiceDeps): Services {
     operationLogs: operationLogService(deps),
     quotas: quotaService(deps),
     osServices: osServiceService(deps),
-    checkpoints: checkpointService(deps),
-    restores: restoreService(deps),
-    verifications: verificationService(deps),
+    checkpoints: checkpointService(deps, providers, plans),
+    restores: restoreService(deps, providers),
+    verifications: verificationService(deps, providers),
   };
 }

@@ -27,3 +27,10 @@ export async function setClassLimit(db: Db, className: string, resource: string,
   await db.insertInto('quota_classes').values({ class_name: className, resource, hard_limit: limit })
     .onConflict((oc) => oc.columns(['class_name', 'resource']).doUpdateSet({ hard_limit: limit })).execute();
 }
+
+/** countCheckpoints is the checkpoint quota usage: every checkpoint of the project not yet deleted. */
+export async function countCheckpoints(db: Db, projectId: string): Promise<number> {
+  const r = await db.selectFrom('checkpoints').select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('project_id', '=', projectId).where('status', '!=', 'deleted').executeTakeFirstOrThrow();
+  return Number(r.n);
+}

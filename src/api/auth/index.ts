@@ -11,7 +11,3 @@ export interface Authenticator {
   /** authenticate resolves the caller for a token; it throws HoardError('unauthorized') on a bad token. */
   authenticate(token: string): Promise<Caller>;
 }
-
-export { localAuthenticator } from './local.js';
-export { noauthAuthenticator } from './noauth.js';
-export { keystoneAuthenticator } from './keystone.js';

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ListQuery } from '../../model/caller.js';
 import type { Services } from '../../services/index.js';
-import { baseUrl } from '../app.js';
+import { baseUrl } from '../urls.js';
 import { nextLinks, parseListQuery } from '../list-query.js';
 
 export function listQuery(query: unknown, services: Services, filters: readonly string[], sortKeys: readonly string[] = ['id', 'name', 'status', 'created_at']): ListQuery {

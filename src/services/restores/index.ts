@@ -1,8 +1,75 @@
-/** RestoreService: placeholder until implemented; see the issue notes. */
+/**
+ * Restores bring a checkpoint's data back. Listing and showing read the restore table; starting a
+ * restore needs the protection engine, which this build does not have yet: the request is validated in
+ * full (provider, parameters, checkpoint visibility and state) and then refused with 503, writing
+ * nothing, so no restore is ever left `in_progress` behind an error. `restore_auth` is accepted by the
+ * API for Karbor compatibility and goes nowhere: it is not stored, returned or logged.
+ */
+import type { Caller, ListQuery } from '../../model/caller.js';
+import { canSee } from '../../model/caller.js';
+import { HoardError, notFound } from '../../model/errors.js';
+import { restores, type RestoreRecord } from '../../store/index.js';
+import { isUuid } from '../../util/ids.js';
+import { engineUnavailable, visibleCheckpoint } from '../checkpoints/index.js';
 import type { ServiceDeps } from '../context.js';
+import { checkParameters, type ParameterMap } from '../parameters.js';
+import { eq, toPageQuery, withMarker } from '../paging.js';
+import type { Provider, ProviderService } from '../providers/index.js';
 
-export interface RestoreService {}
+export interface RestoreInput {
+  readonly provider_id: string;
+  readonly checkpoint_id: string;
+  readonly restore_target?: string | null;
+  readonly parameters: ParameterMap;
+}
 
-export function restoreService(_deps: ServiceDeps): RestoreService {
-  return {};
+export interface RestoreService {
+  create(caller: Caller, input: RestoreInput): Promise<RestoreRecord>;
+  list(caller: Caller, q: ListQuery): Promise<RestoreRecord[]>;
+  get(caller: Caller, id: string): Promise<RestoreRecord>;
+}
+
+export const RESTORE_FILTERS = ['status', 'project_id'] as const;
+
+/**
+ * requestedProvider resolves a provider named in a request body: like plan create, an unknown one is a
+ * bad request (400), not a missing URL resource.
+ */
+export function requestedProvider(providers: ProviderService, id: string): Provider {
+  const p = isUuid(id) ? providers.find(id) : undefined;
+  if (!p) throw new HoardError('provider_not_found_in_request', `The provider ${id} could not be found.`);
+  return p;
+}
+
+/** usableCheckpoint checks what restore and verify both need: a visible checkpoint that is `available`. */
+export async function usableCheckpoint(deps: ServiceDeps, caller: Caller, providerId: string, id: string): Promise<void> {
+  const cp = await visibleCheckpoint(deps.store.db, caller, providerId, id);
+  if (cp.status !== 'available') {
+    throw new HoardError('invalid_state', `Checkpoint ${id} is ${cp.status}; only an available checkpoint can be used.`);
+  }
+}
+
+export function restoreService(deps: ServiceDeps, providers: ProviderService): RestoreService {
+  const { store } = deps;
+  return {
+    async create(caller, input) {
+      const provider = requestedProvider(providers, input.provider_id);
+      checkParameters(input.parameters, provider.extendedInfoSchema.restore_schema, 'restore');
+      await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
+      throw engineUnavailable('Restore');
+    },
+
+    list(caller, q) {
+      const page = toPageQuery(caller, q, { status: eq('status') });
+      return withMarker(q.marker, () => restores.listRestores(store.db, page));
+    },
+
+    async get(caller, id) {
+      if (!isUuid(id)) throw new HoardError('invalid_id', `Invalid restore id ${id}: a restore id is a UUID.`);
+      const r = await restores.getRestore(store.db, id);
+      // Another project's restore is reported exactly like a missing one, as Karbor does.
+      if (!r || !canSee(caller, r.projectId)) throw notFound('restore', id);
+      return r;
+    },
+  };
 }

@@ -1,8 +1,55 @@
-/** VerificationService: placeholder until implemented; see the issue notes. */
+/**
+ * Verifications check that a checkpoint's data can be read back. Like restores, listing and showing are
+ * real; starting one needs the protection engine, so a valid request is refused with 503 and nothing
+ * is written. Parameters are checked against the provider's verify_schema: a type whose plugin cannot
+ * verify accepts no parameters at all.
+ */
+import type { Caller, ListQuery } from '../../model/caller.js';
+import { canSee } from '../../model/caller.js';
+import { HoardError, notFound } from '../../model/errors.js';
+import { verifications, type VerificationRecord } from '../../store/index.js';
+import { isUuid } from '../../util/ids.js';
+import { engineUnavailable } from '../checkpoints/index.js';
 import type { ServiceDeps } from '../context.js';
+import { checkParameters, type ParameterMap } from '../parameters.js';
+import { eq, toPageQuery, withMarker } from '../paging.js';
+import type { ProviderService } from '../providers/index.js';
+import { requestedProvider, usableCheckpoint } from '../restores/index.js';
 
-export interface VerificationService {}
+export interface VerificationInput {
+  readonly provider_id: string;
+  readonly checkpoint_id: string;
+  readonly parameters?: ParameterMap;
+}
 
-export function verificationService(_deps: ServiceDeps): VerificationService {
-  return {};
+export interface VerificationService {
+  create(caller: Caller, input: VerificationInput): Promise<VerificationRecord>;
+  list(caller: Caller, q: ListQuery): Promise<VerificationRecord[]>;
+  get(caller: Caller, id: string): Promise<VerificationRecord>;
+}
+
+export const VERIFICATION_FILTERS = ['status', 'project_id'] as const;
+
+export function verificationService(deps: ServiceDeps, providers: ProviderService): VerificationService {
+  const { store } = deps;
+  return {
+    async create(caller, input) {
+      const provider = requestedProvider(providers, input.provider_id);
+      checkParameters(input.parameters ?? {}, provider.extendedInfoSchema.verify_schema, 'verify');
+      await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
+      throw engineUnavailable('Verification');
+    },
+
+    list(caller, q) {
+      const page = toPageQuery(caller, q, { status: eq('status') });
+      return withMarker(q.marker, () => verifications.listVerifications(store.db, page));
+    },
+
+    async get(caller, id) {
+      if (!isUuid(id)) throw new HoardError('invalid_id', `Invalid verification id ${id}: a verification id is a UUID.`);
+      const v = await verifications.getVerification(store.db, id);
+      if (!v || !canSee(caller, v.projectId)) throw notFound('verification', id);
+      return v;
+    },
+  };
 }

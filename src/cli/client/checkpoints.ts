@@ -1,0 +1,78 @@
+/** `hoard checkpoint list|create|show|delete`: checkpoints of one provider over the API. */
+import type { Command } from 'commander';
+import { DEFAULT_PROVIDER_ID } from '../../config/index.js';
+import { printObject, printTable } from '../output.js';
+import { ApiClient, collect, withConnection, type ConnectionOptions } from './http.js';
+
+interface ProviderOptions extends ConnectionOptions {
+  provider: string;
+}
+
+interface ListOptions extends ProviderOptions {
+  plan?: string;
+  status?: string;
+  startDate?: string;
+  endDate?: string;
+}
+
+interface CreateOptions extends ProviderOptions {
+  plan: string;
+  extraInfo: string[];
+}
+
+const path = (o: ProviderOptions, id?: string) =>
+  `/providers/${encodeURIComponent(o.provider)}/checkpoints${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;
+
+function withProvider(cmd: Command): Command {
+  return withConnection(cmd).option('--provider <id>', 'provider id', DEFAULT_PROVIDER_ID);
+}
+
+/** checkpointRow is one line of `checkpoint list`. */
+function checkpointRow(c: any): Record<string, unknown> {
+  return { id: c.id, status: c.status, plan: c.protection_plan?.name ?? '', plan_id: c.protection_plan?.id ?? '', created_at: c.created_at };
+}
+
+/** parseExtraInfo reads repeated KEY=VALUE options into Karbor's extra info map. */
+function parseExtraInfo(pairs: readonly string[]): Record<string, string> | undefined {
+  if (pairs.length === 0) return undefined;
+  return Object.fromEntries(pairs.map((p) => {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new Error(`--extra-info ${p}: expected KEY=VALUE`);
+    return [p.slice(0, i), p.slice(i + 1)];
+  }));
+}
+
+export function checkpointCommands(program: Command): void {
+  const cp = program.command('checkpoint').description('list, take, show and delete checkpoints');
+
+  withProvider(cp.command('list').description('list checkpoints of a provider'))
+    .option('--plan <id>', 'only checkpoints of this plan')
+    .option('--status <status>', 'only checkpoints in this status')
+    .option('--start-date <YYYY-MM-DD>', 'taken on or after this day')
+    .option('--end-date <YYYY-MM-DD>', 'taken on or before this day')
+    .action(async (o: ListOptions) => {
+      const body = await new ApiClient(o).get(path(o), { plan_id: o.plan, status: o.status, start_date: o.startDate, end_date: o.endDate });
+      if (o.json) printObject(body, true);
+      else printTable(body.checkpoints.map(checkpointRow));
+    });
+
+  withProvider(cp.command('create').description('take a checkpoint of a plan now'))
+    .requiredOption('--plan <id>', 'plan to protect')
+    .option('--extra-info <KEY=VALUE>', 'extra information kept with the checkpoint (repeatable)', collect, [])
+    .action(async (o: CreateOptions) => {
+      const extra = parseExtraInfo(o.extraInfo);
+      const body = await new ApiClient(o).post(path(o), { checkpoint: { plan_id: o.plan, ...(extra ? { 'extra-info': extra } : {}) } });
+      printObject(o.json ? body : body.checkpoint, o.json);
+    });
+
+  withProvider(cp.command('show <id>').description('show one checkpoint')).action(async (id: string, o: ProviderOptions) => {
+    const body = await new ApiClient(o).get(path(o, id));
+    printObject(o.json ? body : body.checkpoint, o.json);
+  });
+
+  withProvider(cp.command('delete <id>').description('delete a checkpoint')).action(async (id: string, o: ProviderOptions) => {
+    const body = await new ApiClient(o).delete(path(o, id));
+    if (o.json) printObject(body ?? {}, true);
+    else console.log(`Deleting checkpoint ${id}.`);
+  });
+}

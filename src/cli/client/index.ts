@@ -1,0 +1,13 @@
+/** clientCommands registers the `hoard` verbs that talk to a running server over the Karbor v1 API. */
+import type { Command } from 'commander';
+import { checkpointCommands } from './checkpoints.js';
+import { planCommands } from './plans.js';
+import { restoreCommands } from './restores.js';
+import { triggerCommands } from './triggers.js';
+
+export function clientCommands(program: Command): void {
+  planCommands(program);
+  checkpointCommands(program);
+  restoreCommands(program);
+  triggerCommands(program);
+}

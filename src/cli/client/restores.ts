@@ -1,0 +1,54 @@
+/** `hoard restore list|create|show`: restores over the API. */
+import type { Command } from 'commander';
+import { DEFAULT_PROVIDER_ID } from '../../config/index.js';
+import { printObject, printTable } from '../output.js';
+import { ApiClient, parseJsonOption, withConnection, type ConnectionOptions } from './http.js';
+
+interface ListOptions extends ConnectionOptions {
+  status?: string;
+}
+
+interface CreateOptions extends ConnectionOptions {
+  checkpoint: string;
+  provider: string;
+  parametersJson?: string;
+  restoreTarget?: string;
+}
+
+/** restoreRow is one line of `restore list`. */
+function restoreRow(r: any): Record<string, unknown> {
+  return { id: r.id, status: r.status, checkpoint_id: r.checkpoint_id, provider_id: r.provider_id, created_at: r.created_at ?? '' };
+}
+
+export function restoreCommands(program: Command): void {
+  const restore = program.command('restore').description('restore checkpoints and follow restores');
+
+  withConnection(restore.command('list').description('list restores'))
+    .option('--status <status>', 'only restores in this status')
+    .action(async (o: ListOptions) => {
+      const body = await new ApiClient(o).get('/restores', { status: o.status });
+      if (o.json) printObject(body, true);
+      else printTable(body.restores.map(restoreRow));
+    });
+
+  withConnection(restore.command('create').description('restore a checkpoint'))
+    .requiredOption('--checkpoint <id>', 'checkpoint to restore')
+    .option('--provider <id>', 'provider of the checkpoint', DEFAULT_PROVIDER_ID)
+    .option('--parameters-json <json>', 'restore parameters as JSON, e.g. {"Hoard::FileSystem::Directory":{"restore_path":"/tmp/r"}}')
+    .option('--restore-target <target>', 'where to restore (kept for Karbor compatibility)')
+    .action(async (o: CreateOptions) => {
+      const restore = {
+        provider_id: o.provider,
+        checkpoint_id: o.checkpoint,
+        parameters: parseJsonOption('--parameters-json', o.parametersJson) ?? {},
+        ...(o.restoreTarget !== undefined ? { restore_target: o.restoreTarget } : {}),
+      };
+      const body = await new ApiClient(o).post('/restores', { restore });
+      printObject(o.json ? body : body.restore, o.json);
+    });
+
+  withConnection(restore.command('show <id>').description('show one restore')).action(async (id: string, o: ConnectionOptions) => {
+    const body = await new ApiClient(o).get(`/restores/${encodeURIComponent(id)}`);
+    printObject(o.json ? body : body.restore, o.json);
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * The checkpoint index: one row per checkpoint, written by the protection engine, read by the API.
+ * The bank holds the data; this table is what lists, quotas and state changes consult. A `deleted`
+ * checkpoint keeps its row (Karbor lets GET by id report `deleted`) but never appears in a list.
+ */
+import type { Kysely } from 'kysely';
+import type { CheckpointTable, Database } from './schema.js';
+import { pageOf, type PageQuery } from './paging.js';
+
+export const CHECKPOINT_STATUSES = ['protecting', 'available', 'error', 'deleting', 'deleted', 'error-deleting', 'wait_copying', 'copying'] as const;
+export type CheckpointStatus = (typeof CHECKPOINT_STATUSES)[number];
+
+/** CheckpointPlanRecord is the plan as it was when the checkpoint was taken; later plan edits do not change it. */
+export interface CheckpointPlanRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly providerId: string;
+  /** extraInfo is kept as the raw JSON text Karbor shows in `protection_plan.resources`. */
+  readonly resources: readonly { id: string; type: string; name: string; extraInfo: string | null }[];
+}
+
+export interface CheckpointRecord {
+  readonly id: string;
+  readonly projectId: string;
+  readonly providerId: string;
+  readonly planId: string;
+  readonly status: CheckpointStatus;
+  readonly protectionPlan: CheckpointPlanRecord;
+  /** resourceGraph is the serialized graph, already JSON text, exactly as clients receive it. */
+  readonly resourceGraph: string | null;
+  readonly extraInfo: Record<string, unknown> | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+type Db = Kysely<Database>;
+
+export async function insertCheckpoint(db: Db, c: CheckpointRecord): Promise<void> {
+  await db.insertInto('checkpoints').values(toRow(c)).execute();
+}
+
+export async function getCheckpoint(db: Db, id: string): Promise<CheckpointRecord | undefined> {
+  const row = await db.selectFrom('checkpoints').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? fromRow(row) : undefined;
+}
+
+/**
+ * listCheckpoints pages like every collection but leaves `deleted` rows out. The shared keyset filter has
+ * no "not equal", so pages are read on from the last row seen until `limit` live rows are found; a page
+ * of deleted rows therefore costs another round trip, never a short page that would end a listing early.
+ */
+export async function listCheckpoints(db: Db, q: PageQuery): Promise<CheckpointRecord[]> {
+  const out: CheckpointRecord[] = [];
+  let marker = q.marker;
+  for (;;) {
+    const want = q.limit - out.length;
+    const rows = await pageOf<CheckpointTable>(db, 'checkpoints', { ...q, marker, limit: want });
+    for (const r of rows) if (r.status !== 'deleted') out.push(fromRow(r));
+    if (rows.length < want || out.length >= q.limit) return out;
+    marker = rows[rows.length - 1]!.id;
+  }
+}
+
+/** countCheckpoints is what the checkpoint quota counts: every checkpoint of the project not yet deleted. */
+export async function countCheckpoints(db: Db, projectId: string): Promise<number> {
+  const r = await db.selectFrom('checkpoints').select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('project_id', '=', projectId).where('status', '!=', 'deleted').executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/**
+ * setCheckpointStatus moves a checkpoint to `to` only if it is still in one of `from`, so a state change
+ * decided on a stale read (the engine finishing meanwhile) is refused instead of overwriting. It tells
+ * whether the row changed.
+ */
+export async function setCheckpointStatus(db: Db, id: string, from: readonly CheckpointStatus[], to: CheckpointStatus, updatedAt: string): Promise<boolean> {
+  if (from.length === 0) return false;
+  const r = await db.updateTable('checkpoints').set({ status: to, updated_at: updatedAt })
+    .where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+function toRow(c: CheckpointRecord): CheckpointTable {
+  return {
+    id: c.id,
+    project_id: c.projectId,
+    provider_id: c.providerId,
+    plan_id: c.planId,
+    status: c.status,
+    protection_plan: JSON.stringify(c.protectionPlan),
+    resource_graph: c.resourceGraph,
+    extra_info: c.extraInfo ? JSON.stringify(c.extraInfo) : null,
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  };
+}
+
+function fromRow(r: CheckpointTable): CheckpointRecord {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    providerId: r.provider_id,
+    planId: r.plan_id,
+    status: r.status as CheckpointStatus,
+    protectionPlan: JSON.parse(r.protection_plan),
+    resourceGraph: r.resource_graph,
+    extraInfo: r.extra_info ? JSON.parse(r.extra_info) : null,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
