@@ -44,21 +44,10 @@ export async function getCheckpoint(db: Db, id: string): Promise<CheckpointRecor
   return row ? fromRow(row) : undefined;
 }
 
-/**
- * listCheckpoints pages like every collection but leaves `deleted` rows out. The shared keyset filter has
- * no "not equal", so pages are read on from the last row seen until `limit` live rows are found; a page
- * of deleted rows therefore costs another round trip, never a short page that would end a listing early.
- */
+/** listCheckpoints pages like every collection but leaves `deleted` rows out (they stay readable by id). */
 export async function listCheckpoints(db: Db, q: PageQuery): Promise<CheckpointRecord[]> {
-  const out: CheckpointRecord[] = [];
-  let marker = q.marker;
-  for (;;) {
-    const want = q.limit - out.length;
-    const rows = await pageOf<CheckpointTable>(db, 'checkpoints', { ...q, marker, limit: want });
-    for (const r of rows) if (r.status !== 'deleted') out.push(fromRow(r));
-    if (rows.length < want || out.length >= q.limit) return out;
-    marker = rows[rows.length - 1]!.id;
-  }
+  const rows = await pageOf<CheckpointTable>(db, 'checkpoints', { ...q, filters: [...q.filters, { op: 'ne', column: 'status', value: 'deleted' }] });
+  return rows.map(fromRow);
 }
 
 /** countCheckpoints is what the checkpoint quota counts: every checkpoint of the project not yet deleted. */

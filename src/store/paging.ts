@@ -9,7 +9,7 @@ export type SortDir = 'asc' | 'desc';
 export interface SortKey { readonly key: string; readonly dir: SortDir }
 
 export type Filter =
-  | { readonly op: 'eq'; readonly column: string; readonly value: string | number | null }
+  | { readonly op: 'eq' | 'ne'; readonly column: string; readonly value: string | number | null }
   | { readonly op: 'contains'; readonly column: string; readonly value: string }
   | { readonly op: 'gte' | 'lte' | 'lt'; readonly column: string; readonly value: string };
 
@@ -47,6 +47,7 @@ function withIdTiebreak(sort: readonly SortKey[]): SortKey[] {
 export function applyFilters(qb: AnyQb, filters: readonly Filter[]): AnyQb {
   for (const f of filters) {
     if (f.op === 'eq') qb = f.value === null ? qb.where(f.column, 'is', null) : qb.where(f.column, '=', f.value);
+    else if (f.op === 'ne') qb = f.value === null ? qb.where(f.column, 'is not', null) : qb.where(f.column, '!=', f.value);
     else if (f.op === 'contains') qb = qb.where(sql<SqlBool>`lower(${sql.ref(f.column)}) LIKE lower(${`%${escapeLike(f.value)}%`}) ESCAPE '!'`);
     else qb = qb.where(f.column, f.op === 'gte' ? '>=' : f.op === 'lte' ? '<=' : '<', f.value);
   }

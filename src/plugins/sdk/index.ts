@@ -61,3 +61,98 @@ export interface ProtectionPluginDescriptor {
 }
 
 export const NO_CAPABILITIES: Capabilities = { incremental: false, granularRestore: false, verify: false, copy: false, quiesce: false };
+
+/** The operations the engine runs over a resource graph. */
+export type OperationKind = 'protect' | 'restore' | 'delete' | 'verify' | 'copy';
+
+/** Karbor's four hooks, run per resource in the order ARCHITECTURE.md decision 2 fixes. */
+export type HookName = 'prepareBegin' | 'prepareFinish' | 'main' | 'complete';
+export const HOOKS: readonly HookName[] = ['prepareBegin', 'prepareFinish', 'main', 'complete'];
+
+/** Json is what a plugin may persist: handles, metadata, saved info. */
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [k: string]: Json };
+
+export interface Progress {
+  readonly bytesDone?: number;
+  readonly bytesTotal?: number;
+  readonly itemsDone?: number;
+  readonly itemsTotal?: number;
+}
+
+/**
+ * HookContext is everything a hook may touch: its resource, merged parameters (`Type` then `Type#id`),
+ * this resource's metadata in the checkpoint, the restore's shared old→new id map, progress reporting
+ * and an abort signal (cancellation and per-hook timeouts). Never the bank or the database.
+ */
+export interface HookContext {
+  readonly operation: { readonly id: string; readonly kind: OperationKind; readonly checkpointId: string; readonly projectId: string };
+  readonly resource: Resource;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly signal: AbortSignal;
+  /** metadata is this resource's plugin-defined record in the checkpoint (written by protect, read by the others). */
+  readonly metadata: { get(): Promise<Json | undefined>; set(value: Json): Promise<void> };
+  /** newResources maps original resource ids to restored ones; shared by every resource of a restore. */
+  readonly newResources: Map<string, string>;
+  progress(p: Progress): void;
+  /** setStatus records a restore/verify per-resource status and reason (Karbor's resources_status). */
+  setStatus(status: string, reason?: string): void;
+}
+
+/** HookResult: nothing when the hook finished its work, or a handle to long work the engine must poll. */
+export type HookResult = void | { readonly handle: Json };
+
+export type PollResult =
+  | { readonly state: 'running'; readonly progress?: Progress }
+  | { readonly state: 'done' }
+  | { readonly state: 'failed'; readonly reason: string };
+
+/**
+ * ResourceOperation is one plugin's behaviour for one operation kind on one resource type.
+ * - A hook that starts long external work returns `{handle}`; the engine persists it, calls `poll`
+ *   with backoff until done, and after a restart polls the same handle instead of running the hook again.
+ * - `resumable` names hooks that are safe to run again from the start after a crash (idempotent);
+ *   a hook found interrupted that is neither resumable nor polled ends the operation in error.
+ * - `compensate` undoes what prepareBegin did (unquiesce, resume a flushed database) and runs when the
+ *   operation fails after this resource's prepareBegin succeeded and before its complete did, also after
+ *   a crash. It must be idempotent.
+ */
+export interface ResourceOperation {
+  prepareBegin?(ctx: HookContext): Promise<HookResult>;
+  prepareFinish?(ctx: HookContext): Promise<HookResult>;
+  main?(ctx: HookContext): Promise<HookResult>;
+  complete?(ctx: HookContext): Promise<HookResult>;
+  poll?(ctx: HookContext, hook: HookName, handle: Json): Promise<PollResult>;
+  compensate?(ctx: HookContext): Promise<void>;
+  readonly resumable?: readonly HookName[];
+}
+
+/** ProtectionPlugin is a descriptor plus behaviour: the operation to run for a kind and resource type. */
+export interface ProtectionPlugin extends ProtectionPluginDescriptor {
+  operation(kind: OperationKind, resourceType: string): ResourceOperation | undefined;
+}
+
+/**
+ * RetryLater is how a hook or poll says "this failed for a reason that will pass" (a busy backend, a
+ * rate limit); the engine retries the hook with exponential backoff up to its retry budget, and a poll
+ * simply polls again. `afterMs` asks for a minimum wait before the next attempt.
+ */
+export class RetryLater extends Error {
+  readonly afterMs: number | undefined;
+  constructor(message: string, options?: { afterMs?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RetryLater';
+    this.afterMs = options?.afterMs;
+  }
+}
+
+/**
+ * Unrecoverable says that trying again cannot help (bad credentials, a resource that no longer exists);
+ * the engine fails the resource at once with this message as its reason. Any other error is treated
+ * the same way: only RetryLater is retried.
+ */
+export class Unrecoverable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'Unrecoverable';
+  }
+}
