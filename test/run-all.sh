@@ -14,6 +14,13 @@ if [ "${HOARD_SKIP_KEYSTONE:-0}" != 1 ]; then
   trap 'bash test/openstack/keystone.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 
+if [ "${HOARD_SKIP_SWIFT:-0}" != 1 ]; then
+  # A real Swift with its S3 API for the bank suites (test/bank/{swift,s3}.test.ts): cold ≈3 min
+  # (apt), warm ≈15 s, already running ≈2 s. Its stop leaves alone what was running before.
+  eval "export $(bash test/openstack/swift.sh start)"
+  trap 'bash test/openstack/swift.sh stop >/dev/null 2>&1 || true; bash test/openstack/keystone.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit
 echo "== layer rules"
