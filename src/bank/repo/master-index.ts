@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { compress, decompress } from 'zstd-napi';
+import type { BankBackend } from '../backend.js';
+import { open, seal } from './crypto.js';
+import { corrupt } from './errors.js';
+import { BLOB_TYPE_BYTE, aad, blobTypeOf, layout, type BlobType } from './format.js';
+import type { PackedBlob } from './pack.js';
+
+/** Location says where a blob lives: its pack, byte range and decoded length. */
+export interface Location {
+  readonly pack: string;
+  readonly type: BlobType;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+/** PackEntry is one pack's part of an index file. */
+export interface PackEntry {
+  readonly id: string;
+  readonly blobs: readonly PackedBlob[];
+}
+
+type Row = [number, string, number, number, number];
+
+/**
+ * MasterIndex maps blob ids (hex) to their location, merged from every index file plus the packs this
+ * process uploaded. Owned by one Repository; all methods are synchronous, so concurrent callers on the
+ * event loop always see a consistent map.
+ */
+export class MasterIndex {
+  private readonly map = new Map<string, Location>();
+  private unsaved: PackEntry[] = [];
+
+  /** get returns a blob's location, or undefined when no stored pack holds it. */
+  get(id: string): Location | undefined {
+    return this.map.get(id);
+  }
+
+  /** size is the number of blobs indexed. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** addPack records a pack's blobs; `saved` is false for packs not yet listed in any index file. */
+  addPack(entry: PackEntry, saved: boolean): void {
+    for (const b of entry.blobs) {
+      this.map.set(b.id.toString('hex'), { pack: entry.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
+    }
+    if (!saved) this.unsaved.push(entry);
+  }
+
+  /** unsavedCount is the number of uploaded packs not yet in an index file. */
+  get unsavedCount(): number {
+    return this.unsaved.length;
+  }
+
+  /** takeUnsaved hands over the packs to write into the next index file. */
+  takeUnsaved(): PackEntry[] {
+    const out = this.unsaved;
+    this.unsaved = [];
+    return out;
+  }
+
+  /** packIds lists every pack the index knows. */
+  packIds(): Set<string> {
+    return new Set([...this.map.values()].map((l) => l.pack));
+  }
+}
+
+/** writeIndexFile stores packs as one sealed, compressed index file and returns its id. */
+export async function writeIndexFile(backend: BankBackend, enc: Uint8Array, packs: readonly PackEntry[]): Promise<string> {
+  const doc = { packs: packs.map((p) => ({ id: p.id, blobs: p.blobs.map((b): Row => [BLOB_TYPE_BYTE[b.type], b.id.toString('hex'), b.offset, b.length, b.rawLength]) })) };
+  const box = seal(enc, [compress(Buffer.from(JSON.stringify(doc)), { compressionLevel: 3 })], aad('index'));
+  const id = createHash('sha256').update(box).digest('hex');
+  await backend.put(layout.index(id), box);
+  return id;
+}
+
+/** loadIndexFiles reads every index file into `index`; damage is a `corrupt` RepoError naming the file. */
+export async function loadIndexFiles(backend: BankBackend, enc: Uint8Array, index: MasterIndex): Promise<number> {
+  let files = 0;
+  for await (const info of backend.list(layout.indexPrefix)) {
+    for (const entry of decodeIndex(info.key, enc, await backend.get(info.key))) index.addPack(entry, true);
+    files++;
+  }
+  return files;
+}
+
+function decodeIndex(key: string, enc: Uint8Array, box: Uint8Array): PackEntry[] {
+  const plain = open(enc, box, aad('index'));
+  if (!plain) throw corrupt(key, 'index authentication failed');
+  try {
+    const doc = JSON.parse(decompress(plain).toString('utf8')) as { packs: { id: string; blobs: Row[] }[] };
+    return doc.packs.map((p) => ({ id: p.id, blobs: p.blobs.map((r) => toBlob(key, r)) }));
+  } catch (err) {
+    throw corrupt(key, `index does not decode: ${(err as Error).message}`, err);
+  }
+}
+
+function toBlob(key: string, [t, id, offset, length, rawLength]: Row): PackedBlob {
+  const type = blobTypeOf(t);
+  if (!type) throw corrupt(key, `unknown blob type ${t}`);
+  return { type, id: Buffer.from(id, 'hex'), offset, length, rawLength };
+}

@@ -1,0 +1,247 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { bankErrorKind, type BankBackend } from '../backend.js';
+import { Chunker } from './chunker.js';
+import { blobId, openBlob, sealBlob } from './codec.js';
+import { open, randomKey, seal, type ScryptParams } from './crypto.js';
+import { RepoError, corrupt } from './errors.js';
+import { DEFAULT_CHUNKER, PACK_TARGET, aad, layout, type BlobType, type ChunkerParams } from './format.js';
+import { addKey, readConfig, unlock, writeConfig, type Credential, type RepoConfig } from './keys.js';
+import { MasterIndex, loadIndexFiles, writeIndexFile } from './master-index.js';
+import { PackBuilder, type FinishedPack } from './pack.js';
+import { CodecPool } from './pool.js';
+
+/** RepoOptions tune a Repository session; none of them changes the stored format. */
+export interface RepoOptions {
+  /** workers 0 keeps all codec work on the calling thread; otherwise the process-wide CodecPool is used. */
+  readonly workers?: 0 | 'shared';
+  /** packTarget closes packs at this size (bytes); tests lower it to get many packs. */
+  readonly packTarget?: number;
+}
+
+/** InitOptions also fix what init writes: key-derivation cost and chunker sizes. */
+export interface InitOptions extends RepoOptions {
+  readonly scrypt?: ScryptParams;
+  readonly chunker?: Partial<Omit<ChunkerParams, 'seed'>>;
+}
+
+/** SaveResult reports one saveBlob: the blob id (hex) and whether this call added it. */
+export interface SaveResult {
+  readonly id: string;
+  readonly added: boolean;
+}
+
+/** RepoStats counts what this session added. */
+export interface RepoStats {
+  blobsAdded: number;
+  blobsDeduped: number;
+  rawBytesAdded: number;
+  storedBytesAdded: number;
+  packsWritten: number;
+}
+
+// Messaging a worker costs more than hashing and sealing a chunk this small on the spot.
+const INLINE_LIMIT = 64 * 1024;
+const MAX_UPLOADS = 2;
+const PACKS_PER_INDEX = 64;
+
+/**
+ * Repository is a deduplicating, compressed, encrypted blob store on a BankBackend: blobs go into
+ * packs under data/, their locations into index files under index/. One Repository writes at a time
+ * to a bank (the caller holds the bank lease); many may read. Methods may be called concurrently;
+ * saved blobs are durable and readable after flush(). A failed upload poisons the session: every
+ * later save and flush rethrows it, so nothing is reported saved that is not stored.
+ */
+export class Repository {
+  readonly stats: RepoStats = { blobsAdded: 0, blobsDeduped: 0, rawBytesAdded: 0, storedBytesAdded: 0, packsWritten: 0 };
+  private readonly index = new MasterIndex();
+  private readonly reserved = new Set<string>();
+  // Sealed blobs not yet in an uploaded pack: readable before flush() (an incremental run reads its own trees).
+  private readonly unpacked = new Map<string, { type: BlobType; box: Buffer; rawLength: number }>();
+  private readonly uploads = new Set<Promise<void>>();
+  private readonly pool: CodecPool | undefined;
+  private pack: PackBuilder;
+  private failure: unknown;
+
+  private constructor(readonly backend: BankBackend, readonly config: RepoConfig, private readonly opts: RepoOptions) {
+    this.pool = opts.workers === 0 ? undefined : CodecPool.shared();
+    this.pack = this.newPack();
+  }
+
+  /** init creates a repository in an empty bank and opens it; it refuses a bank that has a config. */
+  static async init(backend: BankBackend, cred: Credential, opts: InitOptions = {}): Promise<Repository> {
+    const master = randomKey();
+    const chunker = { ...DEFAULT_CHUNKER, ...opts.chunker, seed: randomBytes(16).toString('hex') };
+    const config: RepoConfig = { id: randomUUID(), chunker, keys: { enc: randomKey(), mac: randomKey() } };
+    try {
+      await writeConfig(backend, master, config);
+    } catch (err) {
+      if (backend.isConflict(err)) throw new RepoError('format', 'This bank already holds a repository (config exists).', { object: 'config' });
+      throw err;
+    }
+    await addKey(backend, master, cred, opts.scrypt);
+    return new Repository(backend, config, opts);
+  }
+
+  /** open unlocks a repository and loads its index; a wrong credential is a `wrong_key` RepoError. */
+  static async open(backend: BankBackend, cred: Credential, opts: RepoOptions = {}): Promise<Repository> {
+    const config = await readConfig(backend, await unlock(backend, cred));
+    const repo = new Repository(backend, config, opts);
+    await loadIndexFiles(backend, config.keys.enc, repo.index);
+    return repo;
+  }
+
+  /** newChunker returns a chunker with this repository's parameters, for one stream. */
+  newChunker(): Chunker {
+    return new Chunker(this.config.chunker);
+  }
+
+  /** hasBlob tells whether a blob is stored or being stored in this session. */
+  hasBlob(id: string): boolean {
+    return this.index.get(id) !== undefined || this.reserved.has(id);
+  }
+
+  /**
+   * saveBlob stores a blob unless the repository has it already. It takes ownership of `data` (the
+   * buffer may be moved to a worker thread). Resolves once the blob is in a pack being built, not once
+   * it is durable: call flush() for that.
+   */
+  async saveBlob(type: BlobType, data: Buffer): Promise<SaveResult> {
+    this.throwIfFailed();
+    if (!this.pool || data.length < INLINE_LIMIT) return this.saveInline(type, data);
+    const rawLength = data.length; // before hash(): moving the buffer to a worker empties it here
+    const { id, ticket } = await this.pool.hash(this.config.keys, data);
+    const hex = id.toString('hex');
+    if (this.hasBlob(hex)) {
+      this.pool.drop(ticket);
+      return this.deduped(hex);
+    }
+    this.reserved.add(hex);
+    try {
+      await this.addToPack(type, id, await this.pool.seal(ticket, type), rawLength);
+    } catch (err) {
+      this.reserved.delete(hex);
+      throw err;
+    }
+    return { id: hex, added: true };
+  }
+
+  /**
+   * loadBlob reads, authenticates and decodes one blob, stored or saved earlier in this session;
+   * damage is a `corrupt` RepoError naming the blob and its pack, absence a `missing` one.
+   */
+  async loadBlob(id: string): Promise<Buffer> {
+    const loc = this.index.get(id);
+    const mine = loc ? undefined : this.unpacked.get(id);
+    if (mine) return openBlob(this.config.keys, mine.type, Buffer.from(id, 'hex'), mine.box, mine.rawLength, 'the pack being written');
+    if (!loc) throw new RepoError('missing', `Blob ${id} is not in the repository index.`, { object: id });
+    const where = layout.pack(loc.pack);
+    const box = await this.readRange(where, loc.offset, loc.length, `${loc.type} blob ${id} in ${where}`);
+    const idBuf = Buffer.from(id, 'hex');
+    if (this.pool && loc.length >= INLINE_LIMIT) return this.pool.open(this.config.keys, loc.type, idBuf, box, loc.rawLength, where);
+    return openBlob(this.config.keys, loc.type, idBuf, box, loc.rawLength, where);
+  }
+
+  /** flush uploads the open pack, waits for every upload and writes an index file for new packs. */
+  async flush(): Promise<void> {
+    this.throwIfFailed();
+    if (this.pack.count > 0) this.startUpload(this.finishPack());
+    while (this.uploads.size > 0) await Promise.all(this.uploads);
+    this.throwIfFailed();
+    if (this.index.unsavedCount > 0) await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved());
+  }
+
+  /** close flushes; the shared worker pool stays for other repositories and idles without holding the process. */
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  /** sealObject encrypts a metadata object (snapshot, manifest) for storage under `role`. */
+  sealObject(role: string, plain: Uint8Array): Buffer {
+    return seal(this.config.keys.enc, [plain], aad(role));
+  }
+
+  /** openObject decrypts a metadata object; damage is a `corrupt` RepoError naming `key`. */
+  openObject(role: string, key: string, box: Uint8Array): Buffer {
+    const plain = open(this.config.keys.enc, box, aad(role));
+    if (!plain) throw corrupt(key, 'authentication failed');
+    return plain;
+  }
+
+  private async readRange(key: string, offset: number, length: number, what: string): Promise<Uint8Array> {
+    let box: Uint8Array;
+    try {
+      box = await this.backend.get(key, { offset, length });
+    } catch (err) {
+      if (this.backend.isNotFound(err)) throw new RepoError('missing', `Bank data is missing: ${what}: the pack does not exist.`, { object: key, cause: err });
+      if (bankErrorKind(err) === 'invalid') throw corrupt(what, 'pack is truncated', err);
+      throw err;
+    }
+    if (box.length !== length) throw corrupt(what, `pack is truncated (${box.length} of ${length} bytes)`);
+    return box;
+  }
+
+  private async saveInline(type: BlobType, data: Buffer): Promise<SaveResult> {
+    const id = blobId(this.config.keys, data);
+    const hex = id.toString('hex');
+    if (this.hasBlob(hex)) return this.deduped(hex);
+    this.reserved.add(hex);
+    await this.addToPack(type, id, sealBlob(this.config.keys, type, id, data), data.length);
+    return { id: hex, added: true };
+  }
+
+  private deduped(id: string): SaveResult {
+    this.stats.blobsDeduped++;
+    return { id, added: false };
+  }
+
+  private async addToPack(type: BlobType, id: Buffer, box: Buffer, rawLength: number): Promise<void> {
+    this.unpacked.set(id.toString('hex'), { type, box: this.pack.add(type, id, box, rawLength), rawLength });
+    this.stats.blobsAdded++;
+    this.stats.rawBytesAdded += rawLength;
+    if (this.pack.size < (this.opts.packTarget ?? PACK_TARGET)) return;
+    this.startUpload(this.finishPack());
+    // Backpressure: a producer waits here while too many packs are on their way to the bank.
+    while (this.uploads.size > MAX_UPLOADS) await Promise.race(this.uploads);
+    this.throwIfFailed();
+  }
+
+  private finishPack(): FinishedPack {
+    const done = this.pack.finish(this.config.keys.enc);
+    this.pack = this.newPack();
+    return done;
+  }
+
+  // Room for a full pack plus one maximal chunk and its header, so packs never regrow.
+  private newPack(): PackBuilder {
+    return new PackBuilder((this.opts.packTarget ?? PACK_TARGET) + this.config.chunker.max + 1024 * 1024);
+  }
+
+  private startUpload(pack: FinishedPack): void {
+    const p = this.upload(pack).finally(() => this.uploads.delete(p));
+    this.uploads.add(p);
+  }
+
+  private async upload(pack: FinishedPack): Promise<void> {
+    try {
+      await this.backend.put(layout.pack(pack.id), pack.bytes);
+      this.index.addPack({ id: pack.id, blobs: pack.blobs }, false);
+      for (const b of pack.blobs) {
+        const hex = b.id.toString('hex');
+        this.reserved.delete(hex);
+        this.unpacked.delete(hex);
+      }
+      this.stats.packsWritten++;
+      this.stats.storedBytesAdded += pack.bytes.length;
+      if (this.index.unsavedCount >= PACKS_PER_INDEX) await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved());
+    } catch (err) {
+      this.failure ??= err;
+    } finally {
+      // The unpacked views point into this buffer; after a failure the session is dead anyway.
+      if (this.failure === undefined) pack.release();
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
