@@ -43,6 +43,9 @@ export const REASONS = {
   backend_unavailable: 503,
   engine_unavailable: 503,
   internal: 500,
+  bank_wrong_key: 503,
+  bank_corrupt: 500,
+  bank_locked: 409,
 } as const satisfies Record<string, number>;
 
 export type ReasonCode = keyof typeof REASONS;

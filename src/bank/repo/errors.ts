@@ -1,13 +1,14 @@
 import { HoardError, type ReasonCode } from '../../model/errors.js';
 
 /** RepoErrorCode says what went wrong in the repository layer, in words a caller can branch on. */
-export type RepoErrorCode = 'wrong_key' | 'corrupt' | 'format' | 'missing';
+export type RepoErrorCode = 'wrong_key' | 'corrupt' | 'format' | 'missing' | 'locked';
 
 const REASON_OF: Record<RepoErrorCode, ReasonCode> = {
-  wrong_key: 'unauthorized',
-  corrupt: 'internal',
+  wrong_key: 'bank_wrong_key',
+  corrupt: 'bank_corrupt',
   format: 'bad_request',
   missing: 'not_found',
+  locked: 'bank_locked',
 };
 
 /**

@@ -21,3 +21,11 @@ export { restoreTree, type RestoreOptions, type RestoreStats } from './restorer.
 export { writeStream, readStream, loadStreamManifest, type StreamManifest, type StreamStats, type WriteStreamOptions } from './stream.js';
 export { saveSnapshot, loadSnapshot, listSnapshots, type Section, type Snapshot } from './snapshots.js';
 export { loadTree, type Tree, type TreeNode, type Progress, type ProgressFn } from './tree.js';
+export { check, formatFinding, type CheckOptions, type CheckResult, type CheckStats, type Finding, type FindingKind } from './checker.js';
+export { prune, DEFAULT_REPACK_THRESHOLD, type PruneOptions, type PruneResult } from './prune.js';
+export {
+  openWriter, acquirePruneLease, liveWriters, readNotices, KeptLease, DEFAULT_LEASE_TTL_MS, PENDING_PREFIX, PRUNE_LEASE, WRITER_LEASE_PREFIX,
+  type LockOptions, type Notice, type WriterSession,
+} from './locks.js';
+export { listSnapshotIds } from './snapshots.js';
+export { PACK_WRITER_META, type WriterHooks } from './repository.js';

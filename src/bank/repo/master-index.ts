@@ -87,6 +87,12 @@ export async function loadIndexFiles(backend: BankBackend, enc: Uint8Array, inde
   return files;
 }
 
+/** readIndexFile reads one index file; damage is a `corrupt` RepoError naming it (check and prune read
+ * files one by one so that one damaged file neither hides the others nor stops the run). */
+export async function readIndexFile(backend: BankBackend, enc: Uint8Array, key: string): Promise<PackEntry[]> {
+  return decodeIndex(key, enc, await backend.get(key));
+}
+
 function decodeIndex(key: string, enc: Uint8Array, box: Uint8Array): PackEntry[] {
   const plain = open(enc, box, aad('index'));
   if (!plain) throw corrupt(key, 'index authentication failed');

@@ -6,7 +6,7 @@ import { open, randomKey, seal, type ScryptParams } from './crypto.js';
 import { RepoError, corrupt } from './errors.js';
 import { DEFAULT_CHUNKER, PACK_TARGET, aad, layout, type BlobType, type ChunkerParams } from './format.js';
 import { addKey, readConfig, unlock, writeConfig, type Credential, type RepoConfig } from './keys.js';
-import { MasterIndex, loadIndexFiles, writeIndexFile } from './master-index.js';
+import { MasterIndex, loadIndexFiles, writeIndexFile, type Location, type PackEntry } from './master-index.js';
 import { PackBuilder, type FinishedPack } from './pack.js';
 import { CodecPool } from './pool.js';
 
@@ -16,7 +16,22 @@ export interface RepoOptions {
   readonly workers?: 0 | 'shared';
   /** packTarget closes packs at this size (bytes); tests lower it to get many packs. */
   readonly packTarget?: number;
+  /** writer ties the session to a writer lease (locks.ts): packs are tagged with it, and guard() runs
+   * (renewing the lease, throwing once it is lost) before every index file and snapshot is written. */
+  readonly writer?: WriterHooks;
+  /** loadIndex false opens without reading index files (check and prune read them one by one). */
+  readonly loadIndex?: boolean;
 }
+
+/** WriterHooks: `tag` (a lease name) goes into each pack's `writer` metadata; `guard` must throw when
+ * the session may no longer publish index files or snapshots. */
+export interface WriterHooks {
+  readonly tag: string;
+  guard(): Promise<void>;
+}
+
+/** PACK_WRITER_META is the pack metadata naming the writer lease that stored it (crash cleanup). */
+export const PACK_WRITER_META = 'writer';
 
 /** InitOptions also fix what init writes: key-derivation cost and chunker sizes. */
 export interface InitOptions extends RepoOptions {
@@ -46,8 +61,9 @@ const PACKS_PER_INDEX = 64;
 
 /**
  * Repository is a deduplicating, compressed, encrypted blob store on a BankBackend: blobs go into
- * packs under data/, their locations into index files under index/. One Repository writes at a time
- * to a bank (the caller holds the bank lease); many may read. Methods may be called concurrently;
+ * packs under data/, their locations into index files under index/. Many sessions may write to one
+ * bank at once when each is opened with openWriter (locks.ts), which also keeps a concurrent prune
+ * from deleting what they use; many may read. Methods may be called concurrently;
  * saved blobs are durable and readable after flush(). A failed upload poisons the session: every
  * later save and flush rethrows it, so nothing is reported saved that is not stored.
  */
@@ -59,11 +75,14 @@ export class Repository {
   private readonly unpacked = new Map<string, { type: BlobType; box: Buffer; rawLength: number }>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly pool: CodecPool | undefined;
+  // Blob ids a prune announced for deletion: never deduplicated against, so stored anew when needed.
+  private readonly doomed: Set<string>;
   private pack: PackBuilder;
   private failure: unknown;
 
   private constructor(readonly backend: BankBackend, readonly config: RepoConfig, private readonly opts: RepoOptions) {
     this.pool = opts.workers === 0 ? undefined : CodecPool.shared();
+    this.doomed = new Set();
     this.pack = this.newPack();
   }
 
@@ -86,7 +105,7 @@ export class Repository {
   static async open(backend: BankBackend, cred: Credential, opts: RepoOptions = {}): Promise<Repository> {
     const config = await readConfig(backend, await unlock(backend, cred));
     const repo = new Repository(backend, config, opts);
-    await loadIndexFiles(backend, config.keys.enc, repo.index);
+    if (opts.loadIndex !== false) await loadIndexFiles(backend, config.keys.enc, repo.index);
     return repo;
   }
 
@@ -97,7 +116,47 @@ export class Repository {
 
   /** hasBlob tells whether a blob is stored or being stored in this session. */
   hasBlob(id: string): boolean {
-    return this.index.get(id) !== undefined || this.reserved.has(id);
+    return (this.index.get(id) !== undefined && !this.doomed.has(id)) || this.reserved.has(id);
+  }
+
+  /** loadIndex reads every index file into this session's index (open does it unless `loadIndex` is false). */
+  async loadIndex(): Promise<number> {
+    return loadIndexFiles(this.backend, this.config.keys.enc, this.index);
+  }
+
+  /** avoid stops deduplication against these blob ids (announced for deletion by a prune, see locks.ts). */
+  avoid(ids: Iterable<string>): void {
+    for (const id of ids) this.doomed.add(id);
+  }
+
+  /** indexPacks adds packs read from index files by the caller (check, prune) to this session's index. */
+  indexPacks(entries: readonly PackEntry[]): void {
+    for (const e of entries) this.index.addPack(e, true);
+  }
+
+  /** locate returns where the index says a blob is stored, or undefined. */
+  locate(id: string): Location | undefined {
+    return this.index.get(id);
+  }
+
+  /**
+   * copyBlob stores an already stored blob once more in this session's packs, without deduplication:
+   * prune's repacking. The blob is opened first, so damage is never copied (a `corrupt` RepoError).
+   */
+  async copyBlob(id: string): Promise<void> {
+    this.throwIfFailed();
+    const loc = this.index.get(id);
+    if (!loc) throw new RepoError('missing', `Blob ${id} is not in the repository index.`, { object: id });
+    const where = layout.pack(loc.pack);
+    const box = await this.readRange(where, loc.offset, loc.length, `${loc.type} blob ${id} in ${where}`);
+    openBlob(this.config.keys, loc.type, Buffer.from(id, 'hex'), box, loc.rawLength, where);
+    this.reserved.add(id);
+    await this.addToPack(loc.type, Buffer.from(id, 'hex'), Buffer.from(box), loc.rawLength);
+  }
+
+  /** guard runs the writer hook: before publishing anything that names blobs (saveSnapshot calls it). */
+  async guard(): Promise<void> {
+    await this.opts.writer?.guard();
   }
 
   /**
@@ -125,6 +184,37 @@ export class Repository {
     return { id: hex, added: true };
   }
 
+  /** codecPool is the worker pool of this session, or undefined when codec work runs inline (workers: 0). */
+  get codecPool(): CodecPool | undefined {
+    return this.pool;
+  }
+
+  /**
+   * claimBlob starts saving a blob that the caller seals itself (a worker that read the file): true
+   * reserves `id`, and the caller must then call addSealedBlob or unclaimBlob; false means the
+   * repository has it already (counted as deduplicated).
+   */
+  claimBlob(id: string): boolean {
+    this.throwIfFailed();
+    if (this.hasBlob(id)) {
+      this.stats.blobsDeduped++;
+      return false;
+    }
+    this.reserved.add(id);
+    return true;
+  }
+
+  /** unclaimBlob gives up a claim whose blob will not be added. */
+  unclaimBlob(id: string): void {
+    this.reserved.delete(id);
+  }
+
+  /** addSealedBlob adds a blob claimed with claimBlob and sealed by sealBlob (so its id and box match). */
+  async addSealedBlob(type: BlobType, id: Buffer, box: Uint8Array, rawLength: number): Promise<void> {
+    this.throwIfFailed();
+    await this.addToPack(type, id, box, rawLength);
+  }
+
   /**
    * loadBlob reads, authenticates and decodes one blob, stored or saved earlier in this session;
    * damage is a `corrupt` RepoError naming the blob and its pack, absence a `missing` one.
@@ -147,6 +237,7 @@ export class Repository {
     if (this.pack.count > 0) this.startUpload(this.finishPack());
     while (this.uploads.size > 0) await Promise.all(this.uploads);
     this.throwIfFailed();
+    if (this.index.unsavedCount > 0) await this.guard();
     if (this.index.unsavedCount > 0) await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved());
   }
 
@@ -194,7 +285,7 @@ export class Repository {
     return { id, added: false };
   }
 
-  private async addToPack(type: BlobType, id: Buffer, box: Buffer, rawLength: number): Promise<void> {
+  private async addToPack(type: BlobType, id: Buffer, box: Uint8Array, rawLength: number): Promise<void> {
     this.unpacked.set(id.toString('hex'), { type, box: this.pack.add(type, id, box, rawLength), rawLength });
     this.stats.blobsAdded++;
     this.stats.rawBytesAdded += rawLength;
@@ -223,15 +314,18 @@ export class Repository {
 
   private async upload(pack: FinishedPack): Promise<void> {
     try {
-      await this.backend.put(layout.pack(pack.id), pack.bytes);
+      const tag = this.opts.writer?.tag;
+      await this.backend.put(layout.pack(pack.id), pack.bytes, tag ? { metadata: { [PACK_WRITER_META]: tag } } : undefined);
       this.index.addPack({ id: pack.id, blobs: pack.blobs }, false);
       for (const b of pack.blobs) {
         const hex = b.id.toString('hex');
         this.reserved.delete(hex);
         this.unpacked.delete(hex);
+        this.doomed.delete(hex);
       }
       this.stats.packsWritten++;
       this.stats.storedBytesAdded += pack.bytes.length;
+      if (this.index.unsavedCount >= PACKS_PER_INDEX) await this.guard();
       if (this.index.unsavedCount >= PACKS_PER_INDEX) await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved());
     } catch (err) {
       this.failure ??= err;

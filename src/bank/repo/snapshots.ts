@@ -27,6 +27,8 @@ export interface Snapshot {
  */
 export async function saveSnapshot(repo: Repository, snap: Omit<Snapshot, 'time' | 'host'> & Partial<Pick<Snapshot, 'time' | 'host'>>): Promise<string> {
   await repo.flush();
+  // A writer whose lease was taken over (prune judged it dead) must not publish: its blobs may be gone.
+  await repo.guard();
   const full: Snapshot = { time: new Date().toISOString(), host: hostname(), ...snap };
   const box = repo.sealObject('snapshot', Buffer.from(JSON.stringify(full)));
   const id = createHash('sha256').update(box).digest('hex');
@@ -50,4 +52,11 @@ export async function listSnapshots(repo: Repository): Promise<{ id: string; sna
     out.push({ id, snapshot: await loadSnapshot(repo, id) });
   }
   return out.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time));
+}
+
+/** listSnapshotIds lists snapshot ids without reading them (check reports unreadable ones itself). */
+export async function listSnapshotIds(repo: Repository): Promise<string[]> {
+  const out: string[] = [];
+  for await (const info of repo.backend.list(layout.snapshotsPrefix)) out.push(info.key.slice(layout.snapshotsPrefix.length));
+  return out;
 }
