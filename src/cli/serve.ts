@@ -3,6 +3,7 @@ import { loadConfig } from '../config/index.js';
 import { compose } from '../roles/compose.js';
 import { startApi } from '../roles/api.js';
 import { startHeartbeat } from '../roles/heartbeat.js';
+import { startProtection } from '../roles/protection.js';
 
 const ROLES = ['api', 'protection', 'scheduler'] as const;
 
@@ -22,6 +23,10 @@ export function serveCommand(program: Command): void {
       if (roles.includes('api')) {
         const app = await startApi(hoard);
         stops.push(() => app.close());
+      }
+      if (roles.includes('protection')) {
+        const protection = startProtection(hoard);
+        stops.push(() => protection.stop());
       }
       const heartbeat = await startHeartbeat({ osServices: hoard.services.osServices, roles: roles as (typeof ROLES)[number][], intervalSeconds: config.services.heartbeatSeconds });
       stops.unshift(async () => heartbeat.stop());

@@ -5,7 +5,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { HoardError } from '../model/errors.js';
-import { SDK_VERSION, type Protectable, type ProtectableContext, type ProtectionPluginDescriptor, type Resource } from './sdk/index.js';
+import { SDK_VERSION, type Protectable, type ProtectableContext, type ProtectionPlugin, type ProtectionPluginDescriptor, type Resource } from './sdk/index.js';
 
 const PLUGIN_NAME = /^[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9-]*$/;
 const TYPE_NAME = /^[A-Za-z0-9]+(::[A-Za-z0-9]+)+$/;
@@ -28,7 +28,11 @@ export class PluginRegistry {
     this.protectables.set(p.resourceType, p);
   }
 
-  registerProtectionPlugin(d: ProtectionPluginDescriptor): void {
+  /**
+   * registerProtectionPlugin adds a plugin: a bare descriptor (schemas only, the engine cannot run it)
+   * or a ProtectionPlugin with behaviour. Refuses a wrong SDK version, a bad name or a duplicate.
+   */
+  registerProtectionPlugin(d: ProtectionPluginDescriptor | ProtectionPlugin): void {
     if (d.sdkVersion !== SDK_VERSION) throw new Error(`plugin ${d.name} needs plugin SDK v${d.sdkVersion}, this build has v${SDK_VERSION}`);
     if (!PLUGIN_NAME.test(d.name)) throw new Error(`plugin name ${d.name} must look like vendor.tld/name`);
     if (this.plugins.has(d.name)) throw new Error(`plugin ${d.name} is registered twice`);
@@ -92,6 +96,25 @@ export class PluginRegistry {
       }
     }
     return out;
+  }
+
+  /**
+   * resolvePlugin is the plugin a provider uses for a resource type: the last of `pluginNames` that
+   * protects the type (or `*`), as Karbor's "last plugin listed wins". Undefined when none does.
+   */
+  resolvePlugin(pluginNames: readonly string[], type: string): ProtectionPluginDescriptor | undefined {
+    let found: ProtectionPluginDescriptor | undefined;
+    for (const name of pluginNames) {
+      const d = this.requirePlugin(name);
+      if (d.resourceTypes.includes(type) || d.resourceTypes.includes('*')) found = d;
+    }
+    return found;
+  }
+
+  /** behaviourOf is the registered plugin's behaviour, or undefined for a descriptor-only plugin. */
+  behaviourOf(name: string): ProtectionPlugin | undefined {
+    const d = this.plugins.get(name);
+    return d && typeof (d as Partial<ProtectionPlugin>).operation === 'function' ? (d as ProtectionPlugin) : undefined;
   }
 
   private requirePlugin(name: string): ProtectionPluginDescriptor {

@@ -3,6 +3,7 @@
  * (API, CLI, scheduler) call services and nothing below them.
  */
 import type { ServiceDeps } from './context.js';
+import { createEngine } from '../engine/index.js';
 import { checkpointService, type CheckpointService } from './checkpoints/index.js';
 import { operationLogService, type OperationLogService } from './operation-logs/index.js';
 import { osServiceService, type OsServiceService } from './os-services/index.js';
@@ -35,6 +36,7 @@ export interface Services {
 export function buildServices(deps: ServiceDeps): Services {
   const providers = providerService(deps);
   const plans = planService(deps, providers);
+  const engine = createEngine(deps);
   return {
     deps,
     providers,
@@ -45,8 +47,8 @@ export function buildServices(deps: ServiceDeps): Services {
     operationLogs: operationLogService(deps),
     quotas: quotaService(deps),
     osServices: osServiceService(deps),
-    checkpoints: checkpointService(deps, providers, plans),
-    restores: restoreService(deps, providers),
+    checkpoints: checkpointService(deps, providers, plans, engine),
+    restores: restoreService(deps, providers, engine),
     verifications: verificationService(deps, providers),
   };
 }

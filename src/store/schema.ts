@@ -150,4 +150,51 @@ export interface Database {
   checkpoints: CheckpointTable;
   restores: RestoreTable;
   verifications: VerificationTable;
+  operations: OperationTable;
+  operation_tasks: OperationTaskTable;
+  checkpoint_resources: CheckpointResourceTable;
+}
+
+/** One protection-engine run (protect, restore, delete): its lease, frozen graph and parameters. */
+export interface OperationTable {
+  id: string;
+  project_id: string;
+  kind: string;
+  provider_id: string;
+  plan_id: string | null;
+  checkpoint_id: string | null;
+  restore_id: string | null;
+  log_id: string | null;
+  status: string;
+  owner: string | null;
+  lease_expires_at: string | null;
+  graph: string;
+  parameters: string;
+  new_resources: string;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One hook of one resource in an operation: its journaled state, attempt, poll handle and progress. */
+export interface OperationTaskTable {
+  operation_id: string;
+  resource_key: string;
+  hook: string;
+  state: string;
+  attempt: number;
+  handle: string | null;
+  reason: string | null;
+  progress: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  updated_at: string;
+}
+
+/** A resource's plugin-defined metadata in a checkpoint (HookContext.metadata). */
+export interface CheckpointResourceTable {
+  checkpoint_id: string;
+  resource_key: string;
+  metadata: string;
+  updated_at: string;
 }

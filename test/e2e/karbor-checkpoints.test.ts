@@ -1,8 +1,9 @@
 /**
- * The real Karbor CLI against Hoard for checkpoints, restores and verifications. Until the protection
- * engine exists, checkpoints and restores are written straight into the store (as the engine will) and
- * every request that would need the engine must be validated in full, then refused with 503, leaving
- * no row behind.
+ * The real Karbor CLI against Hoard for checkpoints, restores and verifications on the default provider,
+ * whose `hoard.io/directory` plugin declares its schemas but has no protect/restore/delete behaviour yet.
+ * Fixture checkpoints and restores are written straight into the store, and every request the engine
+ * cannot run for that plugin must be validated in full, then refused with 503 naming the plugin, leaving
+ * no row behind. The engine's working path (No-Op provider) is test/e2e/karbor-protect.test.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -173,6 +174,7 @@ describe('checkpoint-create', () => {
     expect(r.code).not.toBe(0);
     expect(out(r)).toContain('(HTTP 503)');
     expect(out(r)).toContain('not available in this build');
+    expect(out(r)).toContain('plugin hoard.io/directory declares the type but has no protect behaviour yet');
     const api = await h.api('POST', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints`, { token, body: { checkpoint: { plan_id: planId, extra_info: { note: 'x' } } } });
     expect(api.status).toBe(503);
     expect(api.body.serviceUnavailable.reason).toBe('engine_unavailable');
@@ -210,6 +212,7 @@ describe('checkpoint-delete', () => {
   it('validates existence, ownership and state before answering 503, leaving the checkpoint as it was', async () => {
     const r = await run('checkpoint-delete', DEFAULT_PROVIDER_ID, uuid(1));
     expect(out(r)).toContain('(HTTP 503)');
+    expect(out(r)).toContain('has no delete behaviour yet');
     expect((await checkpoints.getCheckpoint(h.hoard.store.db, uuid(1)))?.status).toBe('available');
     expect(out(await run('checkpoint-delete', DEFAULT_PROVIDER_ID, uuid(3)))).toContain('(HTTP 400)');
     expect(out(await run('checkpoint-delete', DEFAULT_PROVIDER_ID, UNKNOWN))).toContain('checkpoint not found');
@@ -231,6 +234,7 @@ describe('restores', () => {
     expect(out(badParams)).toContain('restore_mode');
     const ok = await create(uuid(1), '--parameters', `resource_type=${DIRECTORY_TYPE},restore_path=/tmp/back`);
     expect(out(ok)).toContain('(HTTP 503)');
+    expect(out(ok)).toContain('has no restore behaviour yet');
     expect(await rowCounts()).toEqual(before);
   });
 

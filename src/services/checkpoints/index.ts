@@ -1,10 +1,12 @@
 /**
  * Checkpoints: one protection run of a plan, indexed per provider. Reads and state resets work on the
- * checkpoint index; taking and deleting checkpoints need the protection engine, which this build does
- * not have yet, so those requests are fully validated and then refused with 503 without writing
- * anything (no checkpoint is ever left `protecting` or `deleting` behind an error).
+ * checkpoint index; taking and deleting a checkpoint are validated here and submitted to the protection
+ * engine, which writes the `protecting` (or `deleting`) row and its journaled operation in one
+ * transaction, so no checkpoint is ever left in a transient state behind an error. A provider whose
+ * plugin has no behaviour yet is refused with 503 (engine_unavailable) before anything is written.
  */
 import type { Kysely } from 'kysely';
+import type { Engine, OperationProgress } from '../../engine/index.js';
 import type { Caller, ListQuery } from '../../model/caller.js';
 import { HoardError, notFound } from '../../model/errors.js';
 import { checkpoints, type CheckpointRecord, type CheckpointStatus, type Database, type PageQuery } from '../../store/index.js';
@@ -27,6 +29,8 @@ export interface CheckpointService {
   create(caller: Caller, providerId: string, input: CheckpointInput): Promise<CheckpointRecord>;
   remove(caller: Caller, providerId: string, id: string): Promise<void>;
   resetState(caller: Caller, providerId: string, id: string, state: 'available' | 'error'): Promise<void>;
+  /** progress is the newest engine operation's status, reason and progress for a visible checkpoint. */
+  progress(caller: Caller, providerId: string, id: string): Promise<OperationProgress | undefined>;
 }
 
 export const CHECKPOINT_FILTERS = ['plan_id', 'start_date', 'end_date', 'status', 'project_id'] as const;
@@ -36,7 +40,7 @@ const RESETTABLE: readonly CheckpointStatus[] = ['available', 'error', 'copying'
 const DELETABLE: readonly CheckpointStatus[] = ['available', 'error'];
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** engineUnavailable is the answer for every operation that needs the protection engine. */
+/** engineUnavailable is the answer for an operation the protection engine cannot run in this build. */
 export function engineUnavailable(what: string): HoardError {
   return new HoardError('engine_unavailable', `${what} is not available in this build: the protection engine is not installed yet. The request was valid; nothing was changed.`);
 }
@@ -56,7 +60,7 @@ export async function visibleCheckpoint(db: Kysely<Database>, caller: Caller, pr
   return cp;
 }
 
-export function checkpointService(deps: ServiceDeps, providers: ProviderService, plans: PlanService): CheckpointService {
+export function checkpointService(deps: ServiceDeps, providers: ProviderService, plans: PlanService, engine: Engine): CheckpointService {
   const { store, config, clock } = deps;
 
   const load = (caller: Caller, providerId: string, id: string): Promise<CheckpointRecord> => {
@@ -80,7 +84,9 @@ export function checkpointService(deps: ServiceDeps, providers: ProviderService,
         throw new HoardError('invalid_field', `Plan ${plan.id} belongs to provider ${plan.providerId}, not ${provider.id}; take its checkpoints under /providers/${plan.providerId}/checkpoints.`);
       }
       await enforce(store.db, config, caller.projectId, 'checkpoints', await checkpoints.countCheckpoints(store.db, caller.projectId));
-      throw engineUnavailable('Protection');
+      // Karbor records who asked; the client's own extra info is kept beside it.
+      const extraInfo = { created_by: 'manual', ...(input.extraInfo ?? {}) };
+      return engine.protect({ projectId: caller.projectId, provider, plan, extraInfo });
     },
 
     async remove(caller, providerId, id) {
@@ -88,7 +94,12 @@ export function checkpointService(deps: ServiceDeps, providers: ProviderService,
       if (!DELETABLE.includes(cp.status)) {
         throw new HoardError('invalid_state', `Checkpoint ${id} is ${cp.status}; only an available or error checkpoint can be deleted.`);
       }
-      throw engineUnavailable('Checkpoint deletion');
+      await engine.deleteCheckpoint(providers.get(providerId), cp);
+    },
+
+    async progress(caller, providerId, id) {
+      await load(caller, providerId, id);
+      return engine.progress({ checkpointId: id });
     },
 
     async resetState(caller, providerId, id, state) {

@@ -1,16 +1,17 @@
 /**
- * Restores bring a checkpoint's data back. Listing and showing read the restore table; starting a
- * restore needs the protection engine, which this build does not have yet: the request is validated in
- * full (provider, parameters, checkpoint visibility and state) and then refused with 503, writing
- * nothing, so no restore is ever left `in_progress` behind an error. `restore_auth` is accepted by the
- * API for Karbor compatibility and goes nowhere: it is not stored, returned or logged.
+ * Restores bring a checkpoint's data back. Listing and showing read the restore table; a restore request
+ * is validated in full (provider, parameters, checkpoint visibility and state) and then submitted to the
+ * protection engine, which writes the `in_progress` row and its journaled operation in one transaction,
+ * so no restore is ever left `in_progress` behind an error. `restore_auth` is accepted by the API for
+ * Karbor compatibility and goes nowhere: it is not stored, returned or logged.
  */
 import type { Caller, ListQuery } from '../../model/caller.js';
 import { canSee } from '../../model/caller.js';
 import { HoardError, notFound } from '../../model/errors.js';
-import { restores, type RestoreRecord } from '../../store/index.js';
+import { restores, type CheckpointRecord, type RestoreRecord } from '../../store/index.js';
 import { isUuid } from '../../util/ids.js';
-import { engineUnavailable, visibleCheckpoint } from '../checkpoints/index.js';
+import { visibleCheckpoint } from '../checkpoints/index.js';
+import type { Engine, OperationProgress } from '../../engine/index.js';
 import type { ServiceDeps } from '../context.js';
 import { checkParameters, type ParameterMap } from '../parameters.js';
 import { eq, toPageQuery, withMarker } from '../paging.js';
@@ -27,6 +28,8 @@ export interface RestoreService {
   create(caller: Caller, input: RestoreInput): Promise<RestoreRecord>;
   list(caller: Caller, q: ListQuery): Promise<RestoreRecord[]>;
   get(caller: Caller, id: string): Promise<RestoreRecord>;
+  /** progress is the restore operation's status, reason and progress. */
+  progress(caller: Caller, id: string): Promise<OperationProgress | undefined>;
 }
 
 export const RESTORE_FILTERS = ['status', 'project_id'] as const;
@@ -42,21 +45,22 @@ export function requestedProvider(providers: ProviderService, id: string): Provi
 }
 
 /** usableCheckpoint checks what restore and verify both need: a visible checkpoint that is `available`. */
-export async function usableCheckpoint(deps: ServiceDeps, caller: Caller, providerId: string, id: string): Promise<void> {
+export async function usableCheckpoint(deps: ServiceDeps, caller: Caller, providerId: string, id: string): Promise<CheckpointRecord> {
   const cp = await visibleCheckpoint(deps.store.db, caller, providerId, id);
   if (cp.status !== 'available') {
     throw new HoardError('invalid_state', `Checkpoint ${id} is ${cp.status}; only an available checkpoint can be used.`);
   }
+  return cp;
 }
 
-export function restoreService(deps: ServiceDeps, providers: ProviderService): RestoreService {
+export function restoreService(deps: ServiceDeps, providers: ProviderService, engine: Engine): RestoreService {
   const { store } = deps;
-  return {
+  const service: RestoreService = {
     async create(caller, input) {
       const provider = requestedProvider(providers, input.provider_id);
-      checkParameters(input.parameters, provider.extendedInfoSchema.restore_schema, 'restore');
-      await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
-      throw engineUnavailable('Restore');
+      const parameters = checkParameters(input.parameters, provider.extendedInfoSchema.restore_schema, 'restore');
+      const checkpoint = await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
+      return engine.restore({ projectId: caller.projectId, provider, checkpoint, restoreTarget: input.restore_target ?? null, parameters });
     },
 
     list(caller, q) {
@@ -71,5 +75,11 @@ export function restoreService(deps: ServiceDeps, providers: ProviderService): R
       if (!r || !canSee(caller, r.projectId)) throw notFound('restore', id);
       return r;
     },
+
+    async progress(caller, id) {
+      await service.get(caller, id);
+      return engine.progress({ restoreId: id });
+    },
   };
+  return service;
 }

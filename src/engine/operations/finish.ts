@@ -1,0 +1,50 @@
+/**
+ * How each kind of operation ends: the subject's final status and the operation log, written in the
+ * same transaction as the operation's own last transition (journal.moveOperation), so the API can
+ * never show a checkpoint `available` whose operation failed, or the reverse.
+ */
+import type { Kysely } from 'kysely';
+import { checkpoints, operationLogs, type Database } from '../../store/index.js';
+import { setRestoreStatus, type OperationRow } from '../../store/operations.js';
+import type { EngineKind } from './model.js';
+
+/** Outcome is how an operation ended: done, or failed with the reason shown to users. */
+export type Outcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** END_STATUS is each kind's final subject status, per outcome, as Karbor names them. */
+export const END_STATUS: Readonly<Record<EngineKind, { readonly ok: string; readonly failed: string }>> = {
+  protect: { ok: 'available', failed: 'error' },
+  restore: { ok: 'success', failed: 'fail' },
+  delete: { ok: 'deleted', failed: 'error-deleting' },
+};
+
+/** finishSubject moves the subject to its end status and closes the operation log (inside `trx`). */
+export async function finishSubject(trx: Kysely<Database>, op: OperationRow, kind: EngineKind, outcome: Outcome, now: string): Promise<void> {
+  await endSubject(trx, op, kind, outcome.ok, now);
+  if (op.log_id) {
+    const status = outcome.ok ? END_STATUS[kind].ok : END_STATUS[kind].failed;
+    await operationLogs.updateLog(trx, op.log_id, { status, endedAt: now, ...(outcome.ok ? {} : { errorInfo: outcome.reason }) });
+  }
+}
+
+async function endSubject(trx: Kysely<Database>, op: OperationRow, kind: EngineKind, ok: boolean, now: string): Promise<void> {
+  const checkpointId = op.checkpoint_id!;
+  switch (kind) {
+    case 'protect':
+      await checkpoints.setCheckpointStatus(trx, checkpointId, ['protecting'], ok ? 'available' : 'error', now);
+      return;
+    case 'restore':
+      await setRestoreStatus(trx, op.restore_id!, ok ? 'success' : 'fail', now);
+      return;
+    case 'delete':
+      await checkpoints.setCheckpointStatus(trx, checkpointId, ['deleting'], ok ? 'deleted' : 'error-deleting', now);
+      return;
+    default:
+      assertNever(kind);
+  }
+}
+
+/** assertNever makes a missing case of a discriminated union a compile error. */
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${String(x)}`);
+}

@@ -1,0 +1,20 @@
+/**
+ * The protection role: one engine worker per process, claiming protect, restore and delete operations
+ * from the shared metadata database and running them. Several processes may run it against one
+ * PostgreSQL database; leases make sure each operation has one owner at a time.
+ */
+import { createWorker, type EngineOptions, type Worker } from '../engine/index.js';
+import type { Hoard } from './compose.js';
+
+/** ProtectionRole is a running protection role; stop() drains it (running hooks finish, leases are released). */
+export interface ProtectionRole {
+  readonly worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** startProtection starts the worker loop for a composed Hoard; it sweeps expired leases at once. */
+export function startProtection(hoard: Hoard, options: Partial<EngineOptions> = {}): ProtectionRole {
+  const worker = createWorker({ store: hoard.store, registry: hoard.registry, options });
+  worker.start();
+  return { worker, stop: () => worker.stop() };
+}

@@ -1,0 +1,155 @@
+/**
+ * The protection engine's journal: operations (one per protect, restore or delete run) and their tasks
+ * (one per resource and hook). Every function takes a Kysely handle, so the engine runs each state
+ * change, with the checks that guard it, inside one transaction of its choosing. Claims use
+ * `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the single UPDATE … RETURNING is atomic because
+ * SQLite serialises writers.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './migrations/0001_init.js';
+import type { Database, OperationTable, OperationTaskTable } from './schema.js';
+
+/** OPERATION_STATUSES: pending (unclaimed), running, compensating (failed, undoing), done, error. */
+export const OPERATION_STATUSES = ['pending', 'running', 'compensating', 'done', 'error'] as const;
+/** OperationStatus is one of OPERATION_STATUSES. */
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+/** TASK_STATES are a task's journaled states; `compensated` marks a prepareBegin whose undo ran. */
+export const TASK_STATES = ['pending', 'running', 'polling', 'done', 'failed', 'compensated'] as const;
+/** TaskState is one of TASK_STATES. */
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** OperationRow is an operations row with its JSON columns still as text (the engine owns their shape). */
+export type OperationRow = Omit<OperationTable, 'status'> & { status: OperationStatus };
+/** TaskRow is an operation_tasks row. */
+export type TaskRow = Omit<OperationTaskTable, 'state'> & { state: TaskState };
+/** TaskKey names one task. */
+export interface TaskKey { readonly operationId: string; readonly resourceKey: string; readonly hook: string }
+
+type Db = Kysely<Database>;
+// SQLite allows 32766 bound variables per statement; 11 columns × 2000 rows stays well below.
+const INSERT_CHUNK = 2000;
+
+/** insertOperation stores a new operation row. */
+export async function insertOperation(db: Db, row: OperationRow): Promise<void> {
+  await db.insertInto('operations').values(row).execute();
+}
+
+/** insertTasks stores task rows in chunks (a 10,000-resource plan has 40,000 of them). */
+export async function insertTasks(db: Db, rows: readonly TaskRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insertInto('operation_tasks').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+}
+
+/** getOperation reads one operation. */
+export async function getOperation(db: Db, id: string): Promise<OperationRow | undefined> {
+  return (await db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst()) as OperationRow | undefined;
+}
+
+/** latestOperation finds the newest operation about a checkpoint or restore (for progress and reasons). */
+export async function latestOperation(db: Db, by: { checkpointId: string } | { restoreId: string }): Promise<OperationRow | undefined> {
+  const q = db.selectFrom('operations').selectAll();
+  const filtered = 'checkpointId' in by ? q.where('checkpoint_id', '=', by.checkpointId) : q.where('restore_id', '=', by.restoreId);
+  return (await filtered.orderBy('created_at', 'desc').limit(1).executeTakeFirst()) as OperationRow | undefined;
+}
+
+/** getTasks reads every task of an operation. */
+export async function getTasks(db: Db, operationId: string): Promise<TaskRow[]> {
+  return (await db.selectFrom('operation_tasks').selectAll().where('operation_id', '=', operationId).execute()) as TaskRow[];
+}
+
+/**
+ * claimOperations takes up to `limit` live operations that nobody holds or whose lease expired before
+ * `now`, makes `owner` their holder until `until`, and returns their ids. Two workers never get the
+ * same operation: PostgreSQL skips rows another claim has locked, SQLite runs the statement alone.
+ */
+export async function claimOperations(db: Db, dialect: Dialect, owner: string, now: string, until: string, limit: number): Promise<string[]> {
+  const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  const r = await sql<{ id: string }>`UPDATE operations SET owner = ${owner}, lease_expires_at = ${until}, updated_at = ${now}
+    WHERE id IN (SELECT id FROM operations WHERE status IN ('pending', 'running', 'compensating')
+      AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < ${now}) ORDER BY created_at LIMIT ${limit} ${lock})
+    RETURNING id`.execute(db);
+  return r.rows.map((x) => x.id);
+}
+
+/** renewLeases extends `owner`'s leases to `until` and returns the ids it still holds. */
+export async function renewLeases(db: Db, owner: string, ids: readonly string[], until: string): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.updateTable('operations').set({ lease_expires_at: until }).where('owner', '=', owner)
+    .where('id', 'in', [...ids]).returning('id').execute();
+  return rows.map((r) => r.id);
+}
+
+/** releaseLease gives an operation back so that the next claim takes it at once. */
+export async function releaseLease(db: Db, owner: string, id: string): Promise<void> {
+  await db.updateTable('operations').set({ owner: null, lease_expires_at: null }).where('id', '=', id).where('owner', '=', owner).execute();
+}
+
+/**
+ * holdsLease tells whether `owner` still holds the operation: the fence every journal write checks in
+ * its transaction. On PostgreSQL the row is share-locked, so a concurrent claim skips it until commit.
+ */
+export async function holdsLease(db: Db, dialect: Dialect, id: string, owner: string): Promise<boolean> {
+  const lock = dialect === 'postgres' ? sql`FOR SHARE` : sql``;
+  const r = await sql<{ id: string }>`SELECT id FROM operations WHERE id = ${id} AND owner = ${owner} ${lock}`.execute(db);
+  return r.rows.length > 0;
+}
+
+/** updateTask changes a task only if it is in one of `from`; it tells whether it did. */
+export async function updateTask(db: Db, k: TaskKey, from: readonly TaskState[], set: Partial<TaskRow>): Promise<boolean> {
+  const r = await db.updateTable('operation_tasks').set(set).where('operation_id', '=', k.operationId)
+    .where('resource_key', '=', k.resourceKey).where('hook', '=', k.hook).where('state', 'in', [...from]).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** setOperationStatus moves an operation to `to` only from one of `from`; it tells whether it did. */
+export async function setOperationStatus(db: Db, id: string, from: readonly OperationStatus[], to: OperationStatus, set: Partial<OperationRow>): Promise<boolean> {
+  const r = await db.updateTable('operations').set({ ...set, status: to }).where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** mergeNewResources adds original→new ids to a restore's shared map (read-modify-write under the row lock). */
+export async function mergeNewResources(db: Db, dialect: Dialect, id: string, entries: Readonly<Record<string, string>>): Promise<void> {
+  const row = await lockedRow(db, dialect, 'operations', id, 'new_resources');
+  if (!row) return;
+  const merged = { ...JSON.parse(row.new_resources as string), ...entries };
+  await db.updateTable('operations').set({ new_resources: JSON.stringify(merged) }).where('id', '=', id).execute();
+}
+
+/** setRestoreResource records one resource's status (and reason) on a restore row. */
+export async function setRestoreResource(db: Db, dialect: Dialect, restoreId: string, key: string, status: string, reason: string | undefined, now: string): Promise<void> {
+  const row = await lockedRow(db, dialect, 'restores', restoreId, 'resources_status, resources_reason');
+  if (!row) return;
+  const statuses = { ...JSON.parse(row.resources_status as string), [key]: status };
+  const reasons: Record<string, string> = JSON.parse(row.resources_reason as string);
+  if (reason !== undefined) reasons[key] = reason;
+  await db.updateTable('restores').set({ resources_status: JSON.stringify(statuses), resources_reason: JSON.stringify(reasons), updated_at: now })
+    .where('id', '=', restoreId).execute();
+}
+
+/** setRestoreStatus moves a restore from in_progress to its end status. */
+export async function setRestoreStatus(db: Db, restoreId: string, status: 'success' | 'fail', now: string): Promise<boolean> {
+  const r = await db.updateTable('restores').set({ status, updated_at: now }).where('id', '=', restoreId).where('status', '=', 'in_progress').executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** getResourceMetadata reads a resource's plugin metadata in a checkpoint. */
+export async function getResourceMetadata(db: Db, checkpointId: string, key: string): Promise<string | undefined> {
+  const row = await db.selectFrom('checkpoint_resources').select('metadata').where('checkpoint_id', '=', checkpointId).where('resource_key', '=', key).executeTakeFirst();
+  return row?.metadata;
+}
+
+/** putResourceMetadata writes (or replaces) a resource's plugin metadata in a checkpoint. */
+export async function putResourceMetadata(db: Db, checkpointId: string, key: string, metadata: string, now: string): Promise<void> {
+  await db.insertInto('checkpoint_resources').values({ checkpoint_id: checkpointId, resource_key: key, metadata, updated_at: now })
+    .onConflict((oc) => oc.columns(['checkpoint_id', 'resource_key']).doUpdateSet({ metadata, updated_at: now })).execute();
+}
+
+/** deleteCheckpointResources drops every resource record of a deleted checkpoint. */
+export async function deleteCheckpointResources(db: Db, checkpointId: string): Promise<void> {
+  await db.deleteFrom('checkpoint_resources').where('checkpoint_id', '=', checkpointId).execute();
+}
+
+async function lockedRow(db: Db, dialect: Dialect, table: 'operations' | 'restores', id: string, columns: string): Promise<Record<string, unknown> | undefined> {
+  const lock = dialect === 'postgres' ? sql`FOR UPDATE` : sql``;
+  const r = await sql<Record<string, unknown>>`SELECT ${sql.raw(columns)} FROM ${sql.table(table)} WHERE id = ${id} ${lock}`.execute(db);
+  return r.rows[0];
+}
