@@ -63,6 +63,10 @@ describe('karbor CLI, No-Op provider, engine running', () => {
     expect(available.resource_graph).toContain(`"${directoryId(dirs[0]!)}"`);
     expect(available.resource_graph).toContain(`"${dirs[1]}"`);
 
+    // Hoard's extra `progress` field: every hook of both resources done, counted before the work began.
+    const shown = await h.api('GET', `/v1/demo/providers/${NOOP_PROVIDER_ID}/checkpoints/${cp.id}`, { token });
+    expect(shown.body.checkpoint.progress).toMatchObject({ status: 'done', error: null, overall: { resources_done: 2, resources_total: 2, hooks_done: 8, hooks_total: 8 } });
+
     const listed = tableRows((await run('checkpoint-list', NOOP_PROVIDER_ID)).stdout).find((r) => r.Id === cp.id);
     expect(listed?.Status).toBe('available');
     expect(listed?.['Protection plan']).toBe('Name: dirs');
@@ -76,6 +80,8 @@ describe('karbor CLI, No-Op provider, engine running', () => {
     const restored = await until(['restore-show', restoreId], 'status', 'success');
     for (const d of dirs) expect(restored.resources_status).toContain(`${DIRECTORY_TYPE}#${directoryId(d)}`);
     expect(restored.resources_status).toContain('available');
+    const restoreShown = await h.api('GET', `/v1/demo/restores/${restoreId}`, { token });
+    expect(restoreShown.body.restore.progress).toMatchObject({ status: 'done', overall: { resources_done: 2, resources_total: 2 } });
 
     const del = await run('checkpoint-delete', NOOP_PROVIDER_ID, cp.id!);
     expect(del.code, out(del)).toBe(0);

@@ -4,6 +4,7 @@ import { HoardError } from '../../model/errors.js';
 import type { CheckpointRecord } from '../../store/index.js';
 import type { Services } from '../../services/index.js';
 import { CHECKPOINT_FILTERS } from '../../services/checkpoints/index.js';
+import { progressView } from './progress.js';
 import { listQuery, Nullable, withLinks } from './common.js';
 
 const ExtraInfo = Nullable(Type.Record(
@@ -69,9 +70,12 @@ export function checkpointRoutes(services: Services): FastifyPluginAsync {
       const input = { plan_id: req.body.checkpoint.plan_id, extraInfo: extraInfoOf(req.body.checkpoint) };
       return { checkpoint: checkpointView(await services.checkpoints.create(req.caller, req.params.provider_id, input)) };
     });
-    app.get<{ Params: ItemParams }>(`${base}/:checkpoint_id`, async (req) => ({
-      checkpoint: checkpointView(await services.checkpoints.get(req.caller, req.params.provider_id, req.params.checkpoint_id)),
-    }));
+    app.get<{ Params: ItemParams }>(`${base}/:checkpoint_id`, async (req) => {
+      const { provider_id: providerId, checkpoint_id: id } = req.params;
+      const checkpoint = checkpointView(await services.checkpoints.get(req.caller, providerId, id));
+      const progress = progressView(await services.checkpoints.progress(req.caller, providerId, id));
+      return { checkpoint: progress ? { ...checkpoint, progress } : checkpoint };
+    });
     app.put<{ Params: ItemParams; Body: Static<typeof ResetBody> }>(`${base}/:checkpoint_id`, { schema: { body: ResetBody } }, async (req) => {
       await services.checkpoints.resetState(req.caller, req.params.provider_id, req.params.checkpoint_id, req.body['os-resetState'].state);
       return {};

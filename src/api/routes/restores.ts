@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { RestoreRecord } from '../../store/index.js';
 import type { Services } from '../../services/index.js';
 import { RESTORE_FILTERS } from '../../services/restores/index.js';
+import { progressView } from './progress.js';
 import { listQuery, Nullable, ParameterMap, withLinks } from './common.js';
 
 const RestoreAuth = Type.Object({
@@ -49,8 +50,10 @@ export function restoreRoutes(services: Services): FastifyPluginAsync {
       const { provider_id, checkpoint_id, restore_target, parameters } = req.body.restore;
       return { restore: restoreView(await services.restores.create(req.caller, { provider_id, checkpoint_id, restore_target, parameters })) };
     });
-    app.get<{ Params: { restore_id: string } }>('/restores/:restore_id', async (req) => ({
-      restore: restoreView(await services.restores.get(req.caller, req.params.restore_id)),
-    }));
+    app.get<{ Params: { restore_id: string } }>('/restores/:restore_id', async (req) => {
+      const restore = restoreView(await services.restores.get(req.caller, req.params.restore_id));
+      const progress = progressView(await services.restores.progress(req.caller, req.params.restore_id));
+      return { restore: progress ? { ...restore, progress } : restore };
+    });
   };
 }

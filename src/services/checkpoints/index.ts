@@ -7,6 +7,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Engine, OperationProgress } from '../../engine/index.js';
+
+export type { OperationProgress } from '../../engine/index.js';
 import type { Caller, ListQuery } from '../../model/caller.js';
 import { HoardError, notFound } from '../../model/errors.js';
 import { checkpoints, type CheckpointRecord, type CheckpointStatus, type Database, type PageQuery } from '../../store/index.js';
