@@ -11,6 +11,16 @@ const [cmd, bank, path] = process.argv.slice(2);
 const pass = process.env.HOARD_PASSWORD ?? '';
 const backend = fsBackend({ root: bank! });
 
+// HOARD_MEMLOG=1 prints the main thread's peak memory split at exit, to tell heap, buffers and workers apart.
+const peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+if (process.env.HOARD_MEMLOG === '1') {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = Math.max(peak[k], m[k]);
+  }, 50).unref();
+  process.on('exit', () => console.error(`peak MiB ${Object.entries(peak).map(([k, v]) => `${k}=${(v / 2 ** 20).toFixed(0)}`).join(' ')}`));
+}
+
 async function main(): Promise<unknown> {
   if (cmd === 'init') return (await Repository.init(backend, pass)).config.id;
   // HOARD_INLINE=1 keeps codec work on the main thread, to measure what the worker pool buys.

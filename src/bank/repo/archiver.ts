@@ -1,11 +1,10 @@
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
-import { ContentSaver } from './content.js';
-import { mapLimit } from './limit.js';
+import { InlineFiles, PooledFiles, type FileSource } from './file-saver.js';
+import { Budget, mapLimit } from './limit.js';
 import type { Repository } from './repository.js';
 import {
   Ticker, loadTree, nameBytes, nameField, nameKey, saveTree, type FileNode, type ProgressFn, type TreeNode,
 } from './tree.js';
+import type { ScanEntry } from './worker-files.js';
 
 /** BackupOptions: `parent` is the root tree of an earlier backup of the same directory. */
 export interface BackupOptions {
@@ -30,39 +29,93 @@ export interface BackupResult {
   readonly stats: BackupStats;
 }
 
-// Files open at once: enough to overlap small-file I/O latency, few enough to stay gentle on disks.
-const ENTRY_CONCURRENCY = 8;
+// Subdirectories walked at once per directory: with nesting, enough listings to keep workers fed.
+const DIR_CONCURRENCY = 4;
+// Small files go to a worker in batches (one message each way per batch, not per file); a file at
+// least BATCH_BYTES long goes alone.
+const BATCH_FILES = 64;
+const BATCH_BYTES = 4 * 1024 * 1024;
+// File bytes queued at workers: enough to keep every worker busy, little enough to keep balance
+// (workers pick jobs by queued bytes) and memory flat. A job counts at most JOB_WEIGHT.
+const QUEUED_BYTES = 64 * 1024 * 1024;
+const JOB_WEIGHT = 16 * 1024 * 1024;
 
 /**
  * backupTree saves the directory `dir` (contents, modes, mtimes, owners, symlinks, empty directories;
  * names as raw bytes) and returns its root tree id. With `parent`, a file whose size, mtime and inode
- * match the parent's entry reuses its chunk list without being read. Memory stays bounded by
- * ContentSaver's budget. Sockets, fifos and devices are counted as skipped. Errors reject; partial
- * blobs are harmless (unreferenced) and a later flush still keeps the bank consistent.
+ * match the parent's entry reuses its chunk list without being read. With the codec pool, workers
+ * list directories and read, chunk, hash and seal files; this thread walks, dedups and packs. Memory
+ * stays bounded by the queued and in-flight byte budgets. Sockets, fifos and devices are counted as
+ * skipped. Errors reject; partial blobs are harmless (unreferenced) and a later flush still keeps
+ * the bank consistent.
  */
 export async function backupTree(repo: Repository, dir: string | Buffer, opts: BackupOptions = {}): Promise<BackupResult> {
-  const run = new BackupRun(repo, opts.onProgress);
+  const pool = repo.codecPool;
+  const run = new BackupRun(repo, pool ? new PooledFiles(repo, pool) : new InlineFiles(repo), opts.onProgress);
   const root = await run.saveDir(Buffer.isBuffer(dir) ? dir : Buffer.from(dir), opts.parent);
   run.ticker.done();
   return { root, stats: run.stats };
 }
 
+type Base = Omit<FileNode, 'type' | 'size' | 'ino' | 'content'>;
+
 class BackupRun {
   readonly stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, skipped: 0, filesUnchanged: 0, bytes: 0, newBytes: 0 };
   readonly ticker: Ticker;
-  private readonly saver: ContentSaver;
+  private readonly queued = new Budget(QUEUED_BYTES);
 
-  constructor(private readonly repo: Repository, onProgress?: ProgressFn) {
+  constructor(private readonly repo: Repository, private readonly source: FileSource, onProgress?: ProgressFn) {
     this.ticker = new Ticker(onProgress);
-    this.saver = new ContentSaver(repo);
   }
 
   async saveDir(path: Buffer, parentTree?: string): Promise<string> {
-    const names = (await readdir(path, { encoding: 'buffer' })).sort(Buffer.compare);
-    const previous = await this.previousEntries(parentTree);
-    const nodes = await mapLimit(names, ENTRY_CONCURRENCY, (name) => this.saveEntry(join(path, name), name, previous.get(nameKey(name))));
+    const [entries, previous] = await Promise.all([this.source.scan(path), this.previousEntries(parentTree)]);
+    const nodes: (TreeNode | undefined)[] = new Array(entries.length);
+    const toRead: number[] = [];
+    const subdirs: number[] = [];
+    entries.forEach((e, i) => {
+      const name = Buffer.from(e.name);
+      const base: Base = { ...nameField(name), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid };
+      const prev = previous.get(nameKey(name));
+      if (e.kind === 'file') {
+        this.stats.files++;
+        if (prev?.type === 'file' && this.unchanged(prev, e)) nodes[i] = this.reuse(base, e, prev);
+        else toRead.push(i);
+      } else if (e.kind === 'dir') subdirs.push(i);
+      else if (e.kind === 'symlink') {
+        this.stats.symlinks++;
+        this.ticker.add(0, 1);
+        nodes[i] = { type: 'symlink', ...base, target64: Buffer.from(e.target!).toString('base64') };
+      } else this.stats.skipped++;
+    });
+    const child = (i: number): Buffer => Buffer.concat([path, SLASH, entries[i]!.name]);
+    await Promise.all([
+      ...batches(toRead, entries).map((batch) => this.saveFiles(batch, entries, child, nodes)),
+      mapLimit(subdirs, DIR_CONCURRENCY, async (i) => {
+        const e = entries[i]!;
+        const prev = previous.get(nameKey(Buffer.from(e.name)));
+        const subtree = await this.saveDir(child(i), prev?.type === 'dir' ? prev.subtree : undefined);
+        this.ticker.add(0, 1);
+        nodes[i] = { type: 'dir', ...nameField(Buffer.from(e.name)), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid, subtree };
+      }),
+    ]);
     this.stats.dirs++;
     return saveTree(this.repo, { nodes: nodes.filter((n): n is TreeNode => n !== undefined) });
+  }
+
+  private async saveFiles(batch: number[], entries: ScanEntry[], child: (i: number) => Buffer, nodes: (TreeNode | undefined)[]): Promise<void> {
+    const sizes = batch.map((i) => entries[i]!.size);
+    const weight = Math.min(JOB_WEIGHT, sizes.reduce((a, b) => a + b, 0) + 4096 * batch.length);
+    const saved = await this.queued.run(weight, () => this.source.save(batch.map(child), sizes));
+    batch.forEach((i, k) => {
+      const e = entries[i]!;
+      const s = saved[k]!;
+      this.stats.bytes += s.bytes;
+      this.stats.newBytes += s.newBytes;
+      this.ticker.add(s.bytes, 1);
+      const name = Buffer.from(e.name);
+      nodes[i] = { type: 'file', ...nameField(name), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid, size: s.bytes, ino: e.ino, content: s.ids };
+    });
   }
 
   private async previousEntries(parentTree: string | undefined): Promise<Map<string, TreeNode>> {
@@ -71,46 +124,40 @@ class BackupRun {
     return new Map(tree.nodes.map((n) => [nameKey(nameBytes(n)), n]));
   }
 
-  private async saveEntry(path: Buffer, name: Buffer, previous: TreeNode | undefined): Promise<TreeNode | undefined> {
-    const st = await lstat(path, { bigint: true });
-    const base = { ...nameField(name), mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid) };
-    if (st.isFile()) return this.saveFile(path, st, base, previous);
-    if (st.isDirectory()) {
-      const subtree = await this.saveDir(path, previous?.type === 'dir' ? previous.subtree : undefined);
-      this.ticker.add(0, 1);
-      return { type: 'dir', ...base, subtree };
-    }
-    if (st.isSymbolicLink()) {
-      this.stats.symlinks++;
-      this.ticker.add(0, 1);
-      return { type: 'symlink', ...base, target64: (await readlink(path, { encoding: 'buffer' })).toString('base64') };
-    }
-    this.stats.skipped++;
-    return undefined;
-  }
-
-  private async saveFile(path: Buffer, st: BigIntStats, base: Omit<FileNode, 'type' | 'size' | 'ino' | 'content'>, previous: TreeNode | undefined): Promise<FileNode> {
-    const ino = st.ino.toString();
-    this.stats.files++;
-    if (previous?.type === 'file' && this.unchanged(previous, st, ino)) {
-      this.stats.filesUnchanged++;
-      this.stats.bytes += previous.size;
-      this.ticker.add(previous.size, 1);
-      return { type: 'file', ...base, size: previous.size, ino, content: previous.content };
-    }
-    const saved = await this.saver.saveFile(path, (n) => this.ticker.add(n, 0), Number(st.size));
-    this.stats.bytes += saved.bytes;
-    this.stats.newBytes += saved.newBytes;
-    this.ticker.add(0, 1);
-    return { type: 'file', ...base, size: saved.bytes, ino, content: saved.ids };
+  private reuse(base: Base, e: ScanEntry, prev: FileNode): FileNode {
+    this.stats.filesUnchanged++;
+    this.stats.bytes += prev.size;
+    this.ticker.add(prev.size, 1);
+    return { type: 'file', ...base, size: prev.size, ino: e.ino, content: prev.content };
   }
 
   // Reuse needs the chunks too: a parent from an interrupted or pruned run may reference missing blobs.
-  private unchanged(prev: FileNode, st: BigIntStats, ino: string): boolean {
-    return prev.size === Number(st.size) && prev.mtimeNs === st.mtimeNs.toString() && prev.ino === ino && prev.content.every((id) => this.repo.hasBlob(id));
+  private unchanged(prev: FileNode, e: ScanEntry): boolean {
+    return prev.size === e.size && prev.mtimeNs === e.mtimeNs && prev.ino === e.ino && prev.content.every((id) => this.repo.hasBlob(id));
   }
 }
 
-function join(dir: Buffer, name: Buffer): Buffer {
-  return Buffer.concat([dir, Buffer.from('/'), name]);
+const SLASH = Buffer.from('/');
+
+// batches groups the files to read: small ones together up to BATCH_FILES / BATCH_BYTES, large alone.
+function batches(toRead: number[], entries: ScanEntry[]): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  for (const i of toRead) {
+    const size = entries[i]!.size;
+    if (size >= BATCH_BYTES) {
+      out.push([i]);
+      continue;
+    }
+    if (cur.length >= BATCH_FILES || bytes + size > BATCH_BYTES) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(i);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }

@@ -35,6 +35,41 @@ function findCut(buf: Uint8Array, gear: Int32Array, from: number, to: number, ma
 }
 
 /**
+ * CutFinder finds FastCDC cut points in a buffer that the caller owns, so chunks can be views of a
+ * file read in large segments instead of copies (the worker-side path). It gives exactly Chunker's
+ * cuts: the gear hash restarts at each chunk's `min`, so scanning from there needs no carried state.
+ */
+export class CutFinder {
+  private readonly gear: Int32Array;
+  private readonly maskS: number;
+  private readonly maskL: number;
+
+  constructor(readonly params: ChunkerParams) {
+    if (!(params.min > 0 && params.min <= params.avg && params.avg <= params.max)) throw new Error('Chunker needs 0 < min <= avg <= max.');
+    this.gear = gearTable(params.seed);
+    const bits = Math.round(Math.log2(params.avg - params.min || 1));
+    this.maskS = topBits(bits + 2);
+    this.maskL = topBits(Math.max(1, bits - 2));
+  }
+
+  /**
+   * next returns the length of the chunk starting at `start` in buf[start, end), or 0 when more data
+   * is needed to decide (never when `final`, unless the range is empty). A caller that gets 0 must
+   * come back with at least `max` bytes or the final ones.
+   */
+  next(buf: Uint8Array, start: number, end: number, final: boolean): number {
+    const { min, avg, max } = this.params;
+    const len = end - start;
+    if (len <= min) return final ? len : 0;
+    const found = findCut(buf, this.gear, start + min, start + Math.min(avg, len), this.maskS, 0, SCAN);
+    const cut = found >= 0 ? found : findCut(buf, this.gear, start + Math.min(avg, len), start + Math.min(max, len), this.maskL, SCAN.hash, SCAN);
+    if (cut >= 0) return cut + 1 - start;
+    if (len >= max) return max;
+    return final ? len : 0;
+  }
+}
+
+/**
  * Chunker splits a byte stream into content-defined chunks with normalized FastCDC (level 2): no cut
  * before `min`, a harder mask before `avg` and an easier one after, a forced cut at `max`. Cut points
  * depend only on content, so an insertion moves the boundaries near it and no others. It is a

@@ -1,21 +1,31 @@
 /*
- * Worker-thread side of CodecPool (keys travel with each request, so one pool serves every repository): hashes, seals and opens blobs so that the event loop only moves
- * buffers. A hashed chunk waits here, under its job number, until the main thread says whether the
+ * Worker-thread side of CodecPool (keys travel with each request, so one pool serves every
+ * repository): hashes, seals and opens blobs, and runs the file side of backup (worker-files.ts) and
+ * restore (worker-restore.ts), so that the event loop only walks trees, dedups and moves buffers.
+ * A hashed chunk waits here, under its job number, until the main thread says whether the
  * repository already has it (seal) or not (drop); that saves compressing duplicates.
  */
 import { parentPort } from 'node:worker_threads';
 import { blobId, openBlob, sealBlob, type BlobKeys } from './codec.js';
 import { isRepoError } from './errors.js';
 import type { BlobType } from './format.js';
+import { readFiles, scanDir, sealParked, type ChunkBatch, type ReadJob, type ScanEntry } from './worker-files.js';
+import { restoreRange, type RangeBlob } from './worker-restore.js';
 
 export type Request =
   | { op: 'hash'; job: number; keys: BlobKeys; data: Uint8Array }
   | { op: 'seal'; job: number; type: BlobType }
   | { op: 'drop'; job: number }
-  | { op: 'open'; job: number; keys: BlobKeys; type: BlobType; id: Uint8Array; box: Uint8Array; rawLength: number; where: string };
+  | { op: 'open'; job: number; keys: BlobKeys; type: BlobType; id: Uint8Array; box: Uint8Array; rawLength: number; where: string }
+  | { op: 'scan'; job: number; dir: Uint8Array }
+  | ({ op: 'read' } & ReadJob)
+  | { op: 'sealParked'; job: number; of: number; seal: number[]; drop: number[] }
+  | { op: 'restore'; job: number; keys: BlobKeys; where: string; data: Uint8Array; blobs: RangeBlob[] };
 
+/** Reply settles a request; `more` replies are progress of a read job that is still running. */
 export type Reply =
-  | { job: number; ok: true; out: Uint8Array }
+  | { job: number; ok: true; out?: Uint8Array; entries?: ScanEntry[]; bytes?: number[]; lengths?: number[] }
+  | { job: number; ok: true; more: ChunkBatch }
   | { job: number; ok: false; code?: string; message: string; object?: string };
 
 const waiting = new Map<number, { keys: BlobKeys; data: Uint8Array; id: Buffer }>();
@@ -26,9 +36,14 @@ function asBuffer(u: Uint8Array): Buffer {
 }
 
 // Transferring a view of Node's shared small-buffer pool would detach the pool for everyone.
-function send(job: number, out: Buffer, transfer = true): void {
+function send(job: number, out: Buffer, transfer = true, extra: { lengths?: number[] } = {}): void {
   const own = transfer && out.byteOffset === 0 && out.buffer.byteLength === out.length;
-  port.postMessage({ job, ok: true, out } satisfies Reply, own ? [out.buffer as ArrayBuffer] : []);
+  port.postMessage({ job, ok: true, out, ...extra } satisfies Reply, own ? [out.buffer as ArrayBuffer] : []);
+}
+
+function fail(job: number, err: unknown): void {
+  const e = err as Error;
+  port.postMessage({ job, ok: false, message: e.message, ...(isRepoError(err) ? { code: err.code, object: err.object } : {}) } satisfies Reply);
 }
 
 function handle(req: Request): void {
@@ -50,6 +65,23 @@ function handle(req: Request): void {
       return;
     case 'open':
       return send(req.job, openBlob(req.keys, req.type, req.id, asBuffer(req.box), req.rawLength, req.where));
+    case 'scan':
+      return void port.postMessage({ job: req.job, ok: true, entries: scanDir(req.dir) } satisfies Reply);
+    case 'read': {
+      const job = req.job;
+      readFiles(req, (more) => port.postMessage({ job, ok: true, more } satisfies Reply)).then(
+        (bytes) => port.postMessage({ job, ok: true, bytes } satisfies Reply),
+        (err: unknown) => fail(job, err),
+      );
+      return;
+    }
+    case 'sealParked': {
+      const { lengths, out } = sealParked(req.of, req.seal, req.drop);
+      return send(req.job, out, true, { lengths });
+    }
+    case 'restore':
+      restoreRange(req.keys, req.where, req.data, req.blobs);
+      return void port.postMessage({ job: req.job, ok: true } satisfies Reply);
   }
 }
 
@@ -57,7 +89,19 @@ port.on('message', (req: Request) => {
   try {
     handle(req);
   } catch (err) {
-    const e = err as Error;
-    port.postMessage({ job: req.job, ok: false, message: e.message, ...(isRepoError(err) ? { code: err.code, object: err.object } : {}) } satisfies Reply);
+    fail(req.job, err);
   }
 });
+
+// HOARD_MEMLOG=1 (benchmarks) reports each new peak of this worker's memory, to find what holds it.
+if (process.env.HOARD_MEMLOG === '1') {
+  let top = 0;
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const used = m.heapUsed + m.arrayBuffers;
+    if (used > top + 8 * 2 ** 20) {
+      top = used;
+      console.error(`worker peak MiB heap=${(m.heapUsed / 2 ** 20).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 2 ** 20).toFixed(0)} rss=${(m.rss / 2 ** 20).toFixed(0)}`);
+    }
+  }, 50).unref();
+}

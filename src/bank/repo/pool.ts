@@ -5,7 +5,9 @@ import { Worker } from 'node:worker_threads';
 import type { BlobKeys } from './codec.js';
 import type { Reply, Request } from './codec-worker.js';
 import { RepoError, type RepoErrorCode } from './errors.js';
-import type { BlobType } from './format.js';
+import type { BlobType, ChunkerParams } from './format.js';
+import type { ChunkBatch, ScanEntry } from './worker-files.js';
+import type { RangeBlob } from './worker-restore.js';
 
 /** Ticket names a hashed chunk parked in one worker until it is sealed or dropped. */
 export interface Ticket {
@@ -13,9 +15,20 @@ export interface Ticket {
   readonly job: number;
 }
 
+type Done = Extract<Reply, { ok: true; more?: undefined }>;
+
+interface Pending {
+  readonly resolve: (r: Done) => void;
+  readonly reject: (e: Error) => void;
+  readonly onMore?: (batch: ChunkBatch) => void;
+  // Expected work (bytes), so that picking a worker balances a 64 MiB file against small ones.
+  readonly weight: number;
+}
+
 interface Slot {
   readonly worker: Worker;
-  readonly pending: Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>;
+  readonly pending: Map<number, Pending>;
+  load: number;
 }
 
 function spawn(): Worker {
@@ -41,7 +54,8 @@ function plainKeys(keys: BlobKeys): BlobKeys {
   return { enc: keys.enc, mac: keys.mac };
 }
 
-function toBuffer(u: Uint8Array): Buffer {
+function out(r: Done): Buffer {
+  const u = r.out ?? new Uint8Array(0);
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
@@ -75,13 +89,13 @@ export class CodecPool {
     const worker = this.pick();
     const job = this.next++;
     const own = data.byteOffset === 0 && data.buffer.byteLength === data.length;
-    const id = await this.call(worker, { op: 'hash', job, keys: plainKeys(keys), data }, own ? [data.buffer as ArrayBuffer] : []);
+    const id = out(await this.call(worker, { op: 'hash', job, keys: plainKeys(keys), data }, own ? [data.buffer as ArrayBuffer] : [], data.length));
     return { id, ticket: { worker, job } };
   }
 
   /** seal compresses and encrypts a parked chunk and returns the sealed box. */
-  seal(ticket: Ticket, type: BlobType): Promise<Buffer> {
-    return this.call(ticket.worker, { op: 'seal', job: ticket.job, type }, []);
+  async seal(ticket: Ticket, type: BlobType): Promise<Buffer> {
+    return out(await this.call(ticket.worker, { op: 'seal', job: ticket.job, type }, [], 0));
   }
 
   /** drop forgets a parked chunk that the repository already holds. */
@@ -90,9 +104,39 @@ export class CodecPool {
   }
 
   /** open authenticates and decodes a sealed blob in a worker (moving `box` there when it owns its memory); damage rejects with a `corrupt` RepoError. */
-  open(keys: BlobKeys, type: BlobType, id: Buffer, box: Uint8Array, rawLength: number, where: string): Promise<Buffer> {
+  async open(keys: BlobKeys, type: BlobType, id: Buffer, box: Uint8Array, rawLength: number, where: string): Promise<Buffer> {
     const own = box.byteOffset === 0 && box.buffer.byteLength === box.length;
-    return this.call(this.pick(), { op: 'open', job: this.next++, keys: plainKeys(keys), type, id, box, rawLength, where }, own ? [box.buffer as ArrayBuffer] : []);
+    return out(await this.call(this.pick(), { op: 'open', job: this.next++, keys: plainKeys(keys), type, id, box, rawLength, where }, own ? [box.buffer as ArrayBuffer] : [], box.length));
+  }
+
+  /** scan lists a directory in a worker: entries sorted by name bytes, with lstat fields. */
+  async scan(dir: Buffer): Promise<ScanEntry[]> {
+    return (await this.call(this.pick(), { op: 'scan', job: this.next++, dir }, [], 0)).entries ?? [];
+  }
+
+  /**
+   * read has a worker read, chunk and hash whole files (`sizes` from lstat size its buffers and the
+   * balance between workers). `onBatch` hears of chunks as they are cut; they stay parked in that
+   * worker until sealParked() seals or drops them. Resolves with the bytes read per file.
+   */
+  read(keys: BlobKeys, chunker: ChunkerParams, paths: Buffer[], sizes: number[], onBatch: (worker: number, job: number, batch: ChunkBatch) => void): Promise<number[]> {
+    const worker = this.pick();
+    const job = this.next++;
+    const weight = sizes.reduce((a, b) => a + b, 0) + 4096 * paths.length;
+    const more = (batch: ChunkBatch): void => onBatch(worker, job, batch);
+    return this.call(worker, { op: 'read', job, keys: plainKeys(keys), chunker: { ...chunker }, paths, sizes }, [], weight, more).then((r) => r.bytes ?? []);
+  }
+
+  /** sealParked seals chunks parked by read job `of` (boxes back to back in `out`) and drops others. */
+  async sealParked(worker: number, of: number, seal: number[], drop: number[]): Promise<{ lengths: number[]; out: Buffer }> {
+    const r = await this.call(worker, { op: 'sealParked', job: this.next++, of, seal, drop }, [], 0);
+    return { lengths: r.lengths ?? [], out: out(r) };
+  }
+
+  /** restore has a worker open the blobs of one pack range (moved there) and write them to their files. */
+  async restore(keys: BlobKeys, where: string, data: Uint8Array, blobs: RangeBlob[]): Promise<void> {
+    const own = data.byteOffset === 0 && data.buffer.byteLength === data.length;
+    await this.call(this.pick(), { op: 'restore', job: this.next++, keys: plainKeys(keys), where, data, blobs }, own ? [data.buffer as ArrayBuffer] : [], data.length);
   }
 
   /** close terminates the workers; pending calls reject. */
@@ -102,36 +146,42 @@ export class CodecPool {
 
   private start(): Slot {
     const worker = spawn();
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), load: 0 };
     worker.on('message', (r: Reply) => {
       const p = slot.pending.get(r.job);
+      if (r.ok && 'more' in r) return p?.onMore?.(r.more);
       slot.pending.delete(r.job);
+      if (p) slot.load -= p.weight;
       // An idle worker must not keep the process alive; a busy one must, or awaiting it could exit.
       if (slot.pending.size === 0) worker.unref();
       if (!p) return;
-      if (r.ok) p.resolve(toBuffer(r.out));
+      if (r.ok) p.resolve(r);
       else p.reject(r.code ? new RepoError(r.code as RepoErrorCode, r.message, { object: r.object }) : new Error(r.message));
     });
     worker.on('error', (err) => {
       for (const p of slot.pending.values()) p.reject(err);
       slot.pending.clear();
+      slot.load = 0;
     });
     worker.unref();
     return slot;
   }
 
-  // Least-loaded worker: chunk costs vary (compressible text against random data) by tenfold.
+  // Least-loaded worker by bytes of work queued (a request counts at least 64 KiB): chunk costs vary
+  // tenfold (text against random data), and a read job may be one small file or a 64 MiB one.
   private pick(): number {
     let best = 0;
-    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]!.pending.size < this.slots[best]!.pending.size) best = i;
+    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]!.load < this.slots[best]!.load) best = i;
     return best;
   }
 
-  private call(worker: number, req: Request, transfer: ArrayBuffer[]): Promise<Buffer> {
+  private call(worker: number, req: Request, transfer: ArrayBuffer[], bytes: number, onMore?: (b: ChunkBatch) => void): Promise<Done> {
     const slot = this.slots[worker]!;
+    const weight = Math.max(bytes, 64 * 1024);
     return new Promise((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
-      slot.pending.set(req.job, { resolve, reject });
+      slot.pending.set(req.job, { resolve, reject, onMore, weight });
+      slot.load += weight;
       slot.worker.postMessage(req, transfer);
     });
   }

@@ -1,6 +1,7 @@
 import { chmod, lchown, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
 import { mapLimit } from './limit.js';
 import type { Repository } from './repository.js';
+import { RestorePlan } from './restore-plan.js';
 import { Ticker, loadTree, nameBytes, type DirNode, type FileNode, type ProgressFn, type SymlinkNode, type TreeNode } from './tree.js';
 
 /** RestoreOptions: totals (from the snapshot section) let progress report a fraction. */
@@ -28,46 +29,71 @@ const ZERO_PAGE = Buffer.alloc(64 * 1024);
  * mtimes and symlinks, plus owners when running as root. Runs of zeros a whole chunk long become holes,
  * so sparse files stay sparse. Every blob is authenticated before a byte of it is written; damage
  * rejects with a `corrupt` RepoError and the file being written is left incomplete, never silently wrong.
+ * It walks the trees first (directories, symlinks, empty files), then restores contents pack by pack
+ * (RestorePlan), then sets directory attributes deepest first.
  */
 export async function restoreTree(repo: Repository, root: string, target: string | Buffer, opts: RestoreOptions = {}): Promise<RestoreStats> {
   const ticker = new Ticker(opts.onProgress, { bytesTotal: opts.bytesTotal, itemsTotal: opts.itemsTotal });
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   const path = Buffer.isBuffer(target) ? target : Buffer.from(target);
   await mkdir(path, { recursive: true });
-  await restoreDir(repo, root, path, stats, ticker);
+  const run: Run = { repo, stats, ticker, dirs: [], single: [], plan: new RestorePlan(repo, (bytes) => fileDone(run, bytes)) };
+  await restoreDir(run, root, path);
+  const workers = repo.codecPool?.size ?? 1;
+  await Promise.all([
+    run.plan.run(workers),
+    mapLimit(run.single, ENTRY_CONCURRENCY, async ([node, p]) => {
+      await restoreFile(repo, node, p);
+      fileDone(run, node.size);
+    }),
+  ]);
+  // Mode and mtime last, children first: writing children changes a directory's mtime, and a
+  // read-only mode would block them.
+  for (const [node, p] of run.dirs.reverse()) {
+    await setAttributes(node, p);
+    ticker.add(0, 1);
+  }
   ticker.done();
   return stats;
 }
 
-async function restoreDir(repo: Repository, treeId: string, path: Buffer, stats: RestoreStats, ticker: Ticker): Promise<void> {
-  const tree = await loadTree(repo, treeId);
-  await mapLimit(tree.nodes, ENTRY_CONCURRENCY, (node) => restoreNode(repo, node, join(path, nameBytes(node)), stats, ticker));
-  stats.dirs++;
+interface Run {
+  readonly repo: Repository;
+  readonly stats: RestoreStats;
+  readonly ticker: Ticker;
+  readonly plan: RestorePlan;
+  // Directories in creation order (parents before children), for attributes at the end.
+  readonly dirs: [DirNode, Buffer][];
+  // Files restored blob by blob: empty ones, and those with blobs not in a stored pack.
+  readonly single: [FileNode, Buffer][];
 }
 
-async function restoreNode(repo: Repository, node: TreeNode, path: Buffer, stats: RestoreStats, ticker: Ticker): Promise<void> {
+function fileDone(run: Run, bytes: number): void {
+  run.stats.files++;
+  run.stats.bytes += bytes;
+  run.ticker.add(bytes, 1);
+}
+
+async function restoreDir(run: Run, treeId: string, path: Buffer): Promise<void> {
+  const tree = await loadTree(run.repo, treeId);
+  await mapLimit(tree.nodes, ENTRY_CONCURRENCY, (node) => restoreNode(run, node, join(path, nameBytes(node))));
+  run.stats.dirs++;
+}
+
+async function restoreNode(run: Run, node: TreeNode, path: Buffer): Promise<void> {
   switch (node.type) {
     case 'dir':
-      return restoreSubdir(repo, node, path, stats, ticker);
+      await mkdir(path, { mode: 0o700 });
+      run.dirs.push([node, path]);
+      return restoreDir(run, node.subtree, path);
     case 'file':
-      await restoreFile(repo, node, path);
-      stats.files++;
-      stats.bytes += node.size;
-      ticker.add(node.size, 1);
+      if (node.content.length === 0 || !(await run.plan.add(node, path))) run.single.push([node, path]);
       return;
     case 'symlink':
       await restoreSymlink(node, path);
-      stats.symlinks++;
-      ticker.add(0, 1);
+      run.stats.symlinks++;
+      run.ticker.add(0, 1);
   }
-}
-
-async function restoreSubdir(repo: Repository, node: DirNode, path: Buffer, stats: RestoreStats, ticker: Ticker): Promise<void> {
-  await mkdir(path, { mode: 0o700 });
-  await restoreDir(repo, node.subtree, path, stats, ticker);
-  // Mode and mtime last: writing children would change the mtime, and a read-only mode would block them.
-  await setAttributes(node, path);
-  ticker.add(0, 1);
 }
 
 async function restoreFile(repo: Repository, node: FileNode, path: Buffer): Promise<void> {
