@@ -16,7 +16,11 @@ export interface ProviderConfig {
   readonly description: string;
   /** Protection plugins by resource type; the first plugin registered for a type when omitted. */
   readonly plugins: readonly string[];
-  readonly bank: { readonly type: 'fs'; readonly path: string };
+  /**
+   * The bank: a directory. `passphrase` (or HOARD_BANK_PASSPHRASE) opens it; without one, the key file
+   * `<path>.key` does, created on first use. Either must be kept safe and backed up apart from the bank.
+   */
+  readonly bank: { readonly type: 'fs'; readonly path: string; readonly passphrase?: string };
   readonly enabled: boolean;
 }
 
@@ -133,7 +137,7 @@ function providerFrom(p: Json, i: number, dataDir: string): ProviderConfig {
     name: String(p.name ?? ''),
     description: String(p.description ?? ''),
     plugins: Array.isArray(p.plugins) ? p.plugins.map(String) : [],
-    bank: { type: 'fs', path: resolve(dataDir, String(bank.path ?? `bank-${i}`)) },
+    bank: { type: 'fs', path: resolve(dataDir, String(bank.path ?? `bank-${i}`)), ...(str(bank.passphrase) ? { passphrase: str(bank.passphrase)! } : {}) },
     enabled: p.enabled !== false,
   };
 }
@@ -141,8 +145,11 @@ function providerFrom(p: Json, i: number, dataDir: string): ProviderConfig {
 function applyEnv(c: Config, env: NodeJS.ProcessEnv): Config {
   const port = env.HOARD_LISTEN_PORT ?? env.HOARD_PORT;
   const roots = str(env.HOARD_DIRECTORY_ROOTS);
+  const passphrase = str(env.HOARD_BANK_PASSPHRASE);
   return {
     ...c,
+    // HOARD_BANK_PASSPHRASE keys every bank whose configuration names no passphrase.
+    providers: passphrase ? c.providers.map((p) => (p.bank.passphrase ? p : { ...p, bank: { ...p.bank, passphrase } })) : c.providers,
     listen: { host: str(env.HOARD_LISTEN_HOST) ?? c.listen.host, port: port !== undefined && port !== '' ? Number(port) : c.listen.port },
     database: { url: str(env.HOARD_DATABASE_URL) ?? c.database.url },
     auth: {

@@ -22,6 +22,7 @@ import { planResource, submitDelete, submitProtect, submitRestore } from './oper
 
 export { createWorker, type Worker, type WorkerDeps } from './worker.js';
 export { DEFAULT_ENGINE_OPTIONS, engineOptions, type EngineOptions } from './options.js';
+export { providerBanks, type BankSpec, type ProviderBanks } from './bank-data.js';
 export { databaseSink, type CheckpointRecordSink, type CheckpointManifest, type ResourceRecord } from './sink.js';
 export type { OperationProgress, ResourceProgress } from './operations/progress.js';
 

@@ -12,6 +12,8 @@ import { deleteCheckpointResources, getResourceMetadata, putResourceMetadata } f
 export interface ResourceRecord {
   get(): Promise<Json | undefined>;
   set(value: Json): Promise<void>;
+  /** previous is this resource's record in the newest earlier available checkpoint of the same plan and provider. */
+  previous(): Promise<Json | undefined>;
 }
 
 /** CheckpointManifest is what a finished protection seals: the graph text and the end status. */
@@ -41,9 +43,26 @@ export function databaseSink(store: Store): CheckpointRecordSink {
         return text === undefined ? undefined : (JSON.parse(text) as Json);
       },
       set: (value) => putResourceMetadata(store.db, checkpointId, key, JSON.stringify(value), new Date().toISOString()),
+      async previous() {
+        const text = await previousResourceMetadata(store, checkpointId, key);
+        return text === undefined ? undefined : (JSON.parse(text) as Json);
+      },
     }),
     // The checkpoint row already holds the graph and status, written in the transaction that ends protection.
     seal: async () => {},
     discard: (checkpointId) => deleteCheckpointResources(store.db, checkpointId),
   };
+}
+
+/** previousResourceMetadata finds a resource's metadata in the plan's newest available checkpoint created before this one. */
+async function previousResourceMetadata(store: Store, checkpointId: string, key: string): Promise<string | undefined> {
+  const cp = await store.db.selectFrom('checkpoints').select(['plan_id', 'provider_id', 'created_at']).where('id', '=', checkpointId).executeTakeFirst();
+  if (!cp) return undefined;
+  const row = await store.db.selectFrom('checkpoints as c')
+    .innerJoin('checkpoint_resources as r', 'r.checkpoint_id', 'c.id')
+    .select('r.metadata')
+    .where('c.plan_id', '=', cp.plan_id).where('c.provider_id', '=', cp.provider_id).where('c.status', '=', 'available')
+    .where('c.id', '!=', checkpointId).where('c.created_at', '<=', cp.created_at).where('r.resource_key', '=', key)
+    .orderBy('c.created_at', 'desc').limit(1).executeTakeFirst();
+  return row?.metadata;
 }

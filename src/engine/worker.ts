@@ -16,6 +16,7 @@ import { runOperation } from './operations/run.js';
 import type { RunDeps } from './operations/run-state.js';
 import { engineOptions, type EngineOptions } from './options.js';
 import { limits } from './scheduler/index.js';
+import { providerBanks, type ProviderBanks } from './bank-data.js';
 import { databaseSink, type CheckpointRecordSink } from './sink.js';
 
 /** WorkerDeps: the store, the plugins, where checkpoint records go, and options. */
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   readonly store: Store;
   readonly registry: PluginRegistry;
   readonly sink?: CheckpointRecordSink;
+  /** banks reach providers' data; without it a hook that uses ctx.data fails with a clear reason. Closed by stop(). */
+  readonly banks?: ProviderBanks;
   readonly options?: Partial<EngineOptions>;
   /** onError hears failures of the loop itself (a database outage); the next tick tries again. */
   readonly onError?: (err: unknown) => void;
@@ -45,7 +48,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const options = engineOptions(deps.options);
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const run: RunDeps = {
-    store: deps.store, registry: deps.registry, sink: deps.sink ?? databaseSink(deps.store),
+    store: deps.store, registry: deps.registry, sink: deps.sink ?? databaseSink(deps.store), banks: deps.banks ?? providerBanks([]),
     writer: journalWriter(deps.store, owner), limits: limits(options.concurrency.global, options.concurrency.perPlugin), options,
   };
   const held = new Map<string, Held>();
@@ -97,6 +100,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         await renew().catch(onError);
       }
       timers.forEach(clearInterval);
+      await run.banks.close();
     },
   };
 }

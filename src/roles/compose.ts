@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
+import type { BankSpec } from '../engine/index.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import { directoryPlugin, directoryProtectable } from '../plugins/file-tree/index.js';
 import { noopPlugin } from '../plugins/noop/index.js';
@@ -21,6 +22,11 @@ export interface Hoard {
 
 export function databaseUrl(config: Config): string {
   return config.database.url || `sqlite:${resolve(config.dataDir, 'hoard.db')}`;
+}
+
+/** bankSpecs are the providers' banks as the protection engine opens them. */
+export function bankSpecs(config: Config): BankSpec[] {
+  return config.providers.map((p) => ({ providerId: p.id, path: p.bank.path, ...(p.bank.passphrase ? { passphrase: p.bank.passphrase } : {}) }));
 }
 
 export function buildRegistry(config: Config): PluginRegistry {

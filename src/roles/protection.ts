@@ -3,8 +3,8 @@
  * from the shared metadata database and running them. Several processes may run it against one
  * PostgreSQL database; leases make sure each operation has one owner at a time.
  */
-import { createWorker, type EngineOptions, type Worker } from '../engine/index.js';
-import type { Hoard } from './compose.js';
+import { createWorker, providerBanks, type EngineOptions, type Worker } from '../engine/index.js';
+import { bankSpecs, type Hoard } from './compose.js';
 
 /** ProtectionRole is a running protection role; stop() drains it (running hooks finish, leases are released). */
 export interface ProtectionRole {
@@ -12,9 +12,9 @@ export interface ProtectionRole {
   stop(): Promise<void>;
 }
 
-/** startProtection starts the worker loop for a composed Hoard; it sweeps expired leases at once. */
+/** startProtection starts the worker loop for a composed Hoard (with its providers' banks); it sweeps expired leases at once. */
 export function startProtection(hoard: Hoard, options: Partial<EngineOptions> = {}): ProtectionRole {
-  const worker = createWorker({ store: hoard.store, registry: hoard.registry, options });
+  const worker = createWorker({ store: hoard.store, registry: hoard.registry, banks: providerBanks(bankSpecs(hoard.config)), options });
   worker.start();
   return { worker, stop: () => worker.stop() };
 }

@@ -1,9 +1,10 @@
 /**
- * The real Karbor CLI against Hoard for checkpoints, restores and verifications on the default provider,
- * whose `hoard.io/directory` plugin declares its schemas but has no protect/restore/delete behaviour yet.
- * Fixture checkpoints and restores are written straight into the store, and every request the engine
- * cannot run for that plugin must be validated in full, then refused with 503 naming the plugin, leaving
- * no row behind. The engine's working path (No-Op provider) is test/e2e/karbor-protect.test.ts.
+ * The real Karbor CLI against Hoard for checkpoints, restores and verifications on the default provider
+ * (`hoard.io/directory`). Fixture checkpoints and restores are written straight into the store. No
+ * protection worker runs here: requests are validated in full and then accepted (one row in its
+ * transient state, nothing else), while verification, which no plugin runs yet, is refused with 503
+ * writing nothing. The engine's working paths are test/e2e/karbor-protect.test.ts (No-Op provider) and
+ * test/e2e/karbor-directory.test.ts (this provider, real data).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -168,17 +169,18 @@ describe('checkpoint-reset-state', () => {
 });
 
 describe('checkpoint-create', () => {
-  it('validates in full, then answers 503 without writing a checkpoint', async () => {
+  it('validates in full, then accepts the checkpoint as protecting, writing exactly that row', async () => {
     const before = await rowCounts();
     const r = await run('checkpoint-create', DEFAULT_PROVIDER_ID, planId, '--extra_info', 'note=before upgrade');
-    expect(r.code).not.toBe(0);
-    expect(out(r)).toContain('(HTTP 503)');
-    expect(out(r)).toContain('not available in this build');
-    expect(out(r)).toContain('plugin hoard.io/directory declares the type but has no protect behaviour yet');
+    expect(r.code, out(r)).toBe(0);
+    const cp = propertyTable(r.stdout);
+    expect(cp.status).toBe('protecting');
+    expect(cp.extra_info).toBe('{"created_by":"manual","note":"before upgrade"}');
+    expect(await checkpoints.getCheckpoint(h.hoard.store.db, cp.id!)).toMatchObject({ providerId: DEFAULT_PROVIDER_ID, planId, status: 'protecting', extraInfo: { note: 'before upgrade' } });
     const api = await h.api('POST', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints`, { token, body: { checkpoint: { plan_id: planId, extra_info: { note: 'x' } } } });
-    expect(api.status).toBe(503);
-    expect(api.body.serviceUnavailable.reason).toBe('engine_unavailable');
-    expect(await rowCounts()).toEqual(before);
+    expect(api.status).toBe(200);
+    expect(api.body.checkpoint).toMatchObject({ status: 'protecting', protection_plan: { id: planId }, extra_info: '{"created_by":"manual","note":"x"}' });
+    expect(await rowCounts()).toEqual([before[0]! + 2, before[1], before[2]]);
   });
 
   it('reports an unknown or foreign plan as 404 and a plan of another provider as 400', async () => {
@@ -193,15 +195,17 @@ describe('checkpoint-create', () => {
   it('refuses both spellings of extra info at once, and an exhausted checkpoint quota with 413', async () => {
     const both = await h.api('POST', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints`, { token, body: { checkpoint: { plan_id: planId, 'extra-info': {}, extra_info: {} } } });
     expect(both.status).toBe(400);
-    // demo has four checkpoints that are not deleted (available, error, protecting, and one of the noop provider).
-    await quotas.setProjectLimit(h.hoard.store.db, 'demo', 'checkpoints', 4);
+    // demo has six checkpoints that are not deleted (available, error, the fixture protecting one, the two
+    // the previous test created, and one of the noop provider).
+    await quotas.setProjectLimit(h.hoard.store.db, 'demo', 'checkpoints', 6);
     try {
       const r = await run('checkpoint-create', DEFAULT_PROVIDER_ID, planId);
       expect(out(r)).toContain('(HTTP 413)');
-      // The deleted checkpoint does not count: one more slot gets past the quota to the engine check.
-      await quotas.setProjectLimit(h.hoard.store.db, 'demo', 'checkpoints', 5);
+      // The deleted checkpoint does not count: one more slot gets past the quota.
+      await quotas.setProjectLimit(h.hoard.store.db, 'demo', 'checkpoints', 7);
       const past = await h.api('POST', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints`, { token, body: { checkpoint: { plan_id: planId } } });
-      expect(past.status).toBe(503);
+      expect(past.status).toBe(200);
+      expect(past.body.checkpoint.status).toBe('protecting');
     } finally {
       await quotas.setProjectLimit(h.hoard.store.db, 'demo', 'checkpoints', -1);
     }
@@ -209,10 +213,11 @@ describe('checkpoint-create', () => {
 });
 
 describe('checkpoint-delete', () => {
-  it('validates existence, ownership and state before answering 503, leaving the checkpoint as it was', async () => {
-    const r = await run('checkpoint-delete', DEFAULT_PROVIDER_ID, uuid(1));
-    expect(out(r)).toContain('(HTTP 503)');
-    expect(out(r)).toContain('has no delete behaviour yet');
+  it('validates existence, ownership and state, then accepts the deletion of an error checkpoint as deleting', async () => {
+    // uuid(2) (error) is deleted here: uuid(1) stays available for the restores below.
+    const r = await run('checkpoint-delete', DEFAULT_PROVIDER_ID, uuid(2));
+    expect(r.code, out(r)).toBe(0);
+    expect((await checkpoints.getCheckpoint(h.hoard.store.db, uuid(2)))?.status).toBe('deleting');
     expect((await checkpoints.getCheckpoint(h.hoard.store.db, uuid(1)))?.status).toBe('available');
     expect(out(await run('checkpoint-delete', DEFAULT_PROVIDER_ID, uuid(3)))).toContain('(HTTP 400)');
     expect(out(await run('checkpoint-delete', DEFAULT_PROVIDER_ID, UNKNOWN))).toContain('checkpoint not found');
@@ -222,9 +227,10 @@ describe('checkpoint-delete', () => {
 });
 
 describe('restores', () => {
+  const restoresCreated: string[] = [];
   const create = (...args: string[]) => run('restore-create', DEFAULT_PROVIDER_ID, ...args);
 
-  it('restore-create validates checkpoint, state and parameters, then answers 503 writing nothing', async () => {
+  it('restore-create validates checkpoint, state and parameters, then accepts the restore as in_progress', async () => {
     const before = await rowCounts();
     expect(out(await create(UNKNOWN))).toContain('(HTTP 404)');
     expect(out(await create(uuid(5)))).toContain('(HTTP 403)');
@@ -233,9 +239,12 @@ describe('restores', () => {
     expect(out(badParams)).toContain('(HTTP 400)');
     expect(out(badParams)).toContain('restore_mode');
     const ok = await create(uuid(1), '--parameters', `resource_type=${DIRECTORY_TYPE},restore_path=/tmp/back`);
-    expect(out(ok)).toContain('(HTTP 503)');
-    expect(out(ok)).toContain('has no restore behaviour yet');
-    expect(await rowCounts()).toEqual(before);
+    expect(ok.code, out(ok)).toBe(0);
+    const accepted = propertyTable(ok.stdout);
+    expect(accepted.status).toBe('in_progress');
+    restoresCreated.push(accepted.id!);
+    expect(await restores.getRestore(h.hoard.store.db, accepted.id!)).toMatchObject({ checkpointId: uuid(1), status: 'in_progress', parameters: { [DIRECTORY_TYPE]: { restore_path: '/tmp/back' } } });
+    expect(await rowCounts()).toEqual([before[0], before[1]! + 1, before[2]]);
   });
 
   it('never echoes restore_auth, not even in an error', async () => {
@@ -243,16 +252,18 @@ describe('restores', () => {
     const bad = await h.api('POST', '/v1/demo/restores', { token, body });
     expect(bad.status).toBe(400);
     expect(bad.text).not.toContain('hunter2-secret');
-    const unavailable = await h.api('POST', '/v1/demo/restores', { token, body: { restore: { ...body.restore, parameters: {} } } });
-    expect(unavailable.status).toBe(503);
-    expect(unavailable.text).not.toContain('hunter2-secret');
+    const accepted = await h.api('POST', '/v1/demo/restores', { token, body: { restore: { ...body.restore, parameters: {} } } });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.restore.status).toBe('in_progress');
+    restoresCreated.push(accepted.body.restore.id);
+    expect(accepted.text).not.toContain('hunter2-secret');
     const missing = await h.api('POST', '/v1/demo/restores', { token, body: { restore: { provider_id: DEFAULT_PROVIDER_ID, checkpoint_id: uuid(1) } } });
     expect(missing.status).toBe(400);
     expect(missing.body.badRequest.message).toContain('parameters');
   });
 
   it('restore-list and restore-show read the restore table, scoped to the project', async () => {
-    expect(ids(await run('restore-list'))).toEqual([uuid(101), uuid(102)]);
+    expect(ids(await run('restore-list'))).toEqual([uuid(101), uuid(102), ...restoresCreated].sort());
     expect(ids(await run('restore-list', '--status', 'fail'))).toEqual([uuid(102)]);
     const shown = propertyTable((await run('restore-show', uuid(102))).stdout);
     expect(shown.status).toBe('fail');

@@ -1,6 +1,6 @@
 /**
  * The HookContext a plugin's hook receives: its resource, merged parameters, metadata slot, the shared
- * restore id map, progress and status reporting, and its abort signal. Status writes are journaled in
+ * restore id map, its provider's data handle (whose progress is the hook's), progress and status reporting, and its abort signal. Status writes are journaled in
  * order and awaited before the hook's task is finished, so a finished task never has a status missing.
  */
 import type { HookContext, Progress } from '../../plugins/sdk/index.js';
@@ -25,6 +25,7 @@ export function hookContext(run: Run, key: string, hook: string, signal: AbortSi
     signal,
     metadata: deps.sink.resource(op.row.checkpoint_id!, key),
     newResources: op.newResources,
+    data: deps.banks.handle(op.row.provider_id, (p) => reportProgress(run, key, hook, p, call)),
     progress: (p) => reportProgress(run, key, hook, p, call),
     setStatus: (status, reason) => {
       if (op.kind !== 'restore') return;

@@ -11,6 +11,7 @@ import type { TaskDag } from '../hooks/order.js';
 import type { JournalWriter } from '../journal/index.js';
 import type { EngineOptions } from '../options.js';
 import type { Limits } from '../scheduler/index.js';
+import type { ProviderBanks } from '../bank-data.js';
 import type { CheckpointRecordSink } from '../sink.js';
 import { operationOf, taskId, type LoadedOperation } from './model.js';
 
@@ -19,6 +20,8 @@ export interface RunDeps {
   readonly store: Store;
   readonly registry: PluginRegistry;
   readonly sink: CheckpointRecordSink;
+  /** banks gives hooks their provider's DataHandle. */
+  readonly banks: ProviderBanks;
   readonly writer: JournalWriter;
   readonly limits: Limits;
   readonly options: EngineOptions;

@@ -1,15 +1,16 @@
 /**
  * The file-tree plugin family: the Hoard::FileSystem::Directory protectable and the `hoard.io/directory`
- * protection plugin descriptor. Protect/restore hooks arrive with the protection engine; the schemas
- * below are already what plans and restores are validated against.
+ * protection plugin: protect, restore and delete through the hook context's data handle
+ * (./operations.ts); the schemas below are what plans and restores are validated against.
  */
 import { Type } from '@sinclair/typebox';
-import { SDK_VERSION, type ProtectionPluginDescriptor } from '../sdk/index.js';
+import { SDK_VERSION, type ProtectionPlugin } from '../sdk/index.js';
+import { directoryOperation } from './operations.js';
 import { DIRECTORY_TYPE } from './protectable.js';
 
 export { directoryProtectable, directoryId, DIRECTORY_TYPE } from './protectable.js';
 
-export const directoryPlugin: ProtectionPluginDescriptor = {
+export const directoryPlugin: ProtectionPlugin = {
   name: 'hoard.io/directory',
   sdkVersion: SDK_VERSION,
   resourceTypes: [DIRECTORY_TYPE],
@@ -30,4 +31,5 @@ export const directoryPlugin: ProtectionPluginDescriptor = {
       snapshot: Type.Optional(Type.String()),
     }),
   },
+  operation: (kind, type) => (type === DIRECTORY_TYPE ? directoryOperation(kind) : undefined),
 };

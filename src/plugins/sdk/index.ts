@@ -79,20 +79,44 @@ export interface Progress {
   readonly itemsTotal?: number;
 }
 
+/** ConflictPolicy is what a restore does with an existing target: refuse, keep what is there, or replace it. */
+export type ConflictPolicy = 'fail' | 'skip' | 'overwrite';
+
+/**
+ * DataHandle is a plugin's narrow door to its provider's bank: save a directory tree as a snapshot,
+ * write a snapshot back, forget one. Progress of these calls flows into the hook's progress; the
+ * repository itself (keys, packs, indexes) stays with the engine. Calls reject with a clear error when
+ * the provider has no bank configured.
+ */
+export interface DataHandle {
+  /** backupTree saves directory `path` as a new snapshot; `parent` (an earlier snapshot of it) makes it incremental. */
+  backupTree(path: string, opts?: { readonly parent?: string }): Promise<{ readonly snapshot: string; readonly files: number; readonly bytes: number }>;
+  /** restoreTree writes a snapshot's tree into directory `target` (created when missing) under the conflict policy. */
+  restoreTree(snapshot: string, target: string, opts: { readonly conflict: ConflictPolicy }): Promise<{ readonly files: number; readonly bytes: number }>;
+  /** forget removes a snapshot; forgetting one that is already gone succeeds. Space is reclaimed by a later prune. */
+  forget(snapshot: string): Promise<void>;
+}
+
 /**
  * HookContext is everything a hook may touch: its resource, merged parameters (`Type` then `Type#id`),
  * this resource's metadata in the checkpoint, the restore's shared old→new id map, progress reporting
- * and an abort signal (cancellation and per-hook timeouts). Never the bank or the database.
+ * an abort signal (cancellation and per-hook timeouts) and a narrow data handle. Never the bank or the database.
  */
 export interface HookContext {
   readonly operation: { readonly id: string; readonly kind: OperationKind; readonly checkpointId: string; readonly projectId: string };
   readonly resource: Resource;
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
-  /** metadata is this resource's plugin-defined record in the checkpoint (written by protect, read by the others). */
-  readonly metadata: { get(): Promise<Json | undefined>; set(value: Json): Promise<void> };
+  /**
+   * metadata is this resource's plugin-defined record in the checkpoint (written by protect, read by the
+   * others); `previous` reads its record in the newest earlier `available` checkpoint of the same plan
+   * and provider (undefined when there is none): what an incremental protect starts from.
+   */
+  readonly metadata: { get(): Promise<Json | undefined>; set(value: Json): Promise<void>; previous(): Promise<Json | undefined> };
   /** newResources maps original resource ids to restored ones; shared by every resource of a restore. */
   readonly newResources: Map<string, string>;
+  /** data reaches the provider's bank through DataHandle only. */
+  readonly data: DataHandle;
   progress(p: Progress): void;
   /** setStatus records a restore/verify per-resource status and reason (Karbor's resources_status). */
   setStatus(status: string, reason?: string): void;

@@ -1,0 +1,222 @@
+/**
+ * ProviderBanks gives hooks their DataHandle: one repository per provider bank (fs backend at the
+ * provider's bank path), opened lazily on first use as a writer session and shared by every hook of
+ * this process. The credential is the provider's passphrase when configured, otherwise a key file at
+ * `<bank path>.key` (created with mode 0600, 64 random bytes, on first use of a bank that does not exist
+ * yet). A bank that exists without its key file and without a passphrase is refused with a clear error,
+ * never silently re-keyed.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, chmod, lutimes } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fsBackend, type BankBackend } from '../bank/index.js';
+import {
+  Repository, backupTree, isRepoError, layout, loadSnapshot, openWriter, restoreTree, saveSnapshot,
+  type Credential, type WriterSession,
+} from '../bank/repo/index.js';
+import { Unrecoverable, type ConflictPolicy, type DataHandle, type Progress } from '../plugins/sdk/index.js';
+
+/** BankSpec is what a provider's configuration says about its bank. */
+export interface BankSpec {
+  readonly providerId: string;
+  readonly path: string;
+  /** passphrase opens the bank; without it, the key file `<path>.key` does. */
+  readonly passphrase?: string;
+}
+
+/** ProviderBanks hands out DataHandles per provider and closes the shared sessions. */
+export interface ProviderBanks {
+  handle(providerId: string, progress: (p: Progress) => void): DataHandle;
+  close(): Promise<void>;
+}
+
+/** The section name of a directory tree in a snapshot. */
+const TREE = 'tree';
+const KEY_FILE_BYTES = 64;
+
+/** providerBanks builds ProviderBanks for the given banks; nothing is opened until a hook uses one. */
+export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
+  const byProvider = new Map(specs.map((s) => [s.providerId, s]));
+  const sessions = new Map<string, Promise<WriterSession>>();
+
+  const session = (spec: BankSpec): Promise<WriterSession> => {
+    let s = sessions.get(spec.providerId);
+    if (!s) {
+      s = openBank(spec);
+      sessions.set(spec.providerId, s);
+      // A failed open is not cached: the next hook tries again.
+      s.catch(() => sessions.delete(spec.providerId));
+    }
+    return s;
+  };
+
+  /** withRepo runs fn on the shared session; a session whose writer lease was lost is dropped and reopened once. */
+  const withRepo = async <T>(spec: BankSpec, fn: (repo: Repository) => Promise<T>): Promise<T> => {
+    const s = await session(spec);
+    try {
+      await s.lease.check();
+    } catch {
+      sessions.delete(spec.providerId);
+      await s.close().catch(() => undefined);
+      return fn((await session(spec)).repo);
+    }
+    return fn(s.repo);
+  };
+
+  return {
+    handle(providerId, progress) {
+      const spec = byProvider.get(providerId);
+      const need = (): BankSpec => {
+        if (!spec) throw new Unrecoverable(`Provider ${providerId} has no bank configured in this process; its data cannot be reached.`);
+        return spec;
+      };
+      const report = (p: { bytesDone: number; itemsDone: number; bytesTotal?: number | undefined; itemsTotal?: number | undefined }) =>
+        progress({ bytesDone: p.bytesDone, itemsDone: p.itemsDone, ...(p.bytesTotal === undefined ? {} : { bytesTotal: p.bytesTotal }), ...(p.itemsTotal === undefined ? {} : { itemsTotal: p.itemsTotal }) });
+      return {
+        backupTree: async (path, opts = {}) => withRepo(need(), async (repo) => {
+          const parentRoot = opts.parent ? await treeOf(repo, opts.parent).catch(() => undefined) : undefined;
+          const { root, stats } = await backupTree(repo, path, { ...(parentRoot ? { parent: parentRoot } : {}), onProgress: report });
+          const items = stats.files + stats.dirs + stats.symlinks;
+          const snapshot = await saveSnapshot(repo, {
+            ...(parentRoot ? { parent: opts.parent! } : {}), tags: [`path:${path}`],
+            sections: { [TREE]: { kind: 'tree', root, bytes: stats.bytes, items } },
+          });
+          return { snapshot, files: stats.files, bytes: stats.bytes };
+        }),
+        restoreTree: async (snapshot, target, opts) => withRepo(need(), async (repo) => {
+          const snap = await loadSnapshot(repo, snapshot);
+          const section = snap.sections[TREE];
+          if (!section || section.kind !== 'tree') throw new Unrecoverable(`Snapshot ${snapshot} holds no directory tree.`);
+          const totals = { onProgress: report, bytesTotal: section.bytes, itemsTotal: section.items };
+          const dest = resolve(target);
+          if (await isEmptyOrMissing(dest)) {
+            const st = await restoreTree(repo, section.root, dest, totals);
+            return { files: st.files, bytes: st.bytes };
+          }
+          if (opts.conflict === 'fail') {
+            throw new Unrecoverable(`Restore target ${dest} exists and is not empty; restore into an empty or new directory, or pass conflict=skip or conflict=overwrite.`);
+          }
+          // Restore beside the target (same file system), then move entries in under the policy.
+          const staging = join(dirname(dest), `.${basename(dest)}.hoard-restore-${randomBytes(6).toString('hex')}`);
+          try {
+            const st = await restoreTree(repo, section.root, staging, totals);
+            await merge(staging, dest, opts.conflict);
+            return { files: st.files, bytes: st.bytes };
+          } finally {
+            await rm(staging, { recursive: true, force: true });
+          }
+        }),
+        forget: async (snapshot) => withRepo(need(), async (repo) => {
+          try {
+            await repo.backend.remove(layout.snapshot(snapshot));
+          } catch (err) {
+            if (!repo.backend.isNotFound(err)) throw err;
+          }
+        }),
+      };
+    },
+    async close() {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.allSettled(all.map(async (s) => (await s).close()));
+    },
+  };
+}
+
+async function treeOf(repo: Repository, snapshot: string): Promise<string> {
+  const section = (await loadSnapshot(repo, snapshot)).sections[TREE];
+  if (!section || section.kind !== 'tree') throw new Error(`snapshot ${snapshot} holds no tree`);
+  return section.root;
+}
+
+/** openBank opens the bank for writing, creating the repository (and its key file) on first use. */
+async function openBank(spec: BankSpec): Promise<WriterSession> {
+  const backend = fsBackend({ root: spec.path });
+  const exists = await hasConfig(backend);
+  const cred = await credential(spec, !exists);
+  if (!exists) {
+    try {
+      await Repository.init(backend, cred, { workers: 'shared' }).then((r) => r.close());
+    } catch (err) {
+      // Another process initialised it meanwhile: open what it created.
+      if (!(isRepoError(err) && err.code === 'format' && (await hasConfig(backend)))) throw err;
+    }
+  }
+  try {
+    return await openWriter(backend, cred, { workers: 'shared' });
+  } catch (err) {
+    if (isRepoError(err) && err.code === 'wrong_key') {
+      throw new Unrecoverable(`The bank at ${spec.path} does not open with ${spec.passphrase === undefined ? `the key file ${keyFile(spec)}` : 'the configured passphrase'}: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+async function hasConfig(backend: BankBackend): Promise<boolean> {
+  try {
+    await backend.stat(layout.config);
+    return true;
+  } catch (err) {
+    if (backend.isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+const keyFile = (spec: BankSpec) => `${spec.path}.key`;
+
+/** credential is the passphrase, or the key file's bytes (created only for a new bank). */
+async function credential(spec: BankSpec, creating: boolean): Promise<Credential> {
+  if (spec.passphrase !== undefined) return spec.passphrase;
+  const file = keyFile(spec);
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!creating) {
+    throw new Unrecoverable(`The bank at ${spec.path} exists but its key file ${file} is missing and no passphrase is configured; restore the key file from its separate backup.`);
+  }
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    await writeFile(file, randomBytes(KEY_FILE_BYTES), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFile(file);
+}
+
+async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+}
+
+/**
+ * merge moves the restored tree `from` into the existing directory `to`: directories merge; any other
+ * entry that already exists is kept (`skip`) or replaced (`overwrite`). With `overwrite`, merged
+ * directories also take the restored mode and times.
+ */
+async function merge(from: string, to: string, policy: Exclude<ConflictPolicy, 'fail'>): Promise<void> {
+  for (const name of await readdir(from)) {
+    const src = join(from, name);
+    const dst = join(to, name);
+    const srcStat = await lstat(src);
+    const dstStat = await lstat(dst).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return undefined; throw err; });
+    if (!dstStat) {
+      await rename(src, dst);
+    } else if (srcStat.isDirectory() && dstStat.isDirectory()) {
+      await merge(src, dst, policy);
+    } else if (policy === 'overwrite') {
+      await rm(dst, { recursive: true, force: true });
+      await rename(src, dst);
+    }
+  }
+  if (policy === 'overwrite') {
+    const st = await lstat(from);
+    await chmod(to, st.mode & 0o7777);
+    await lutimes(to, st.atime, st.mtime);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The behaviour of `hoard.io/directory`: protect saves the directory as a snapshot in the provider's
+ * bank (incrementally from the plan's previous available checkpoint, and only the real path the
+ * resource id names) and records `{snapshot, files, bytes}` as the resource's metadata; restore writes that snapshot
+ * into `restore_path` (default: the original path) under the `conflict` policy (default `fail`: an
+ * existing non-empty target is refused); delete forgets the snapshot (space comes back with a prune).
+ * Only `main` does work; the other hooks are empty and safe to resume.
+ */
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Unrecoverable, type ConflictPolicy, type HookContext, type HookName, type Json, type OperationKind, type ResourceOperation } from '../sdk/index.js';
+import { directoryId } from './protectable.js';
+
+/** SavedInfo is what protect records per directory (the plugin's savedInfo schema). */
+interface SavedInfo { readonly snapshot: string; readonly files: number; readonly bytes: number }
+
+const EMPTY_HOOKS: readonly HookName[] = ['prepareBegin', 'prepareFinish', 'complete'];
+
+/** pathOf is the directory a resource names: its `path` extra info, else its name (plans made by the CLI). */
+function pathOf(ctx: HookContext): string {
+  const p = ctx.resource.extraInfo?.path;
+  const path = typeof p === 'string' && p !== '' ? p : ctx.resource.name;
+  if (!path.startsWith('/')) throw new Unrecoverable(`Directory resource ${ctx.resource.id} names no absolute path (got ${JSON.stringify(path)}).`);
+  return path;
+}
+
+async function savedInfo(ctx: HookContext): Promise<SavedInfo | undefined> {
+  return asSavedInfo(await ctx.metadata.get());
+}
+
+function asSavedInfo(m: Json | undefined): SavedInfo | undefined {
+  if (m && typeof m === 'object' && !Array.isArray(m) && typeof (m as Record<string, Json>).snapshot === 'string') return m as unknown as SavedInfo;
+  return undefined;
+}
+
+/**
+ * verifiedPath is the directory to back up, checked against the resource id: ids are name-based UUIDs of
+ * the real path the protectable listed (inside a configured root), while a plan's name and extra info
+ * are the caller's words. A path whose real path does not give the id (renamed, replaced by a symlink,
+ * or simply another path) is refused.
+ */
+async function verifiedPath(ctx: HookContext): Promise<string> {
+  const path = pathOf(ctx);
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (err) {
+    throw new Unrecoverable(`Directory ${path} cannot be reached: ${(err as Error).message}`);
+  }
+  if (directoryId(real) !== ctx.resource.id) {
+    throw new Unrecoverable(`Directory ${path} (real path ${real}) is not the directory resource ${ctx.resource.id} names; list protectable instances again and update the plan.`);
+  }
+  return real;
+}
+
+const protect: ResourceOperation = {
+  async main(ctx) {
+    // A run resumed after its metadata was written has nothing left to do.
+    if (await savedInfo(ctx)) return;
+    const path = await verifiedPath(ctx);
+    // Incremental: start from this directory's snapshot in the plan's previous available checkpoint.
+    const previous = asSavedInfo(await ctx.metadata.previous());
+    const saved = await ctx.data.backupTree(path, previous ? { parent: previous.snapshot } : {});
+    await ctx.metadata.set({ snapshot: saved.snapshot, files: saved.files, bytes: saved.bytes });
+  },
+  // Running main again backs the directory up again; at worst an unreferenced snapshot is left for prune.
+  resumable: ['main', ...EMPTY_HOOKS],
+};
+
+const restore: ResourceOperation = {
+  async main(ctx) {
+    const saved = await savedInfo(ctx);
+    if (!saved) throw new Unrecoverable(`This checkpoint holds no snapshot of ${pathOf(ctx)}; it cannot be restored.`);
+    const original = pathOf(ctx);
+    const requested = ctx.parameters.restore_path;
+    if (requested !== undefined && (typeof requested !== 'string' || !requested.startsWith('/'))) {
+      throw new Unrecoverable(`restore_path must be an absolute path (got ${JSON.stringify(requested)}).`);
+    }
+    const target = resolve(typeof requested === 'string' ? requested : original);
+    const conflict = (ctx.parameters.conflict ?? 'fail') as ConflictPolicy;
+    if (!['fail', 'skip', 'overwrite'].includes(conflict)) throw new Unrecoverable(`conflict must be fail, skip or overwrite (got ${JSON.stringify(conflict)}).`);
+    const done = await ctx.data.restoreTree(saved.snapshot, target, { conflict });
+    ctx.progress({ bytesDone: done.bytes, itemsDone: done.files });
+    if (target !== resolve(original)) ctx.newResources.set(ctx.resource.id, directoryId(target));
+    ctx.setStatus('available');
+  },
+  // A half-done restore is not resumed: under `fail` its own partial output would be taken for a conflict.
+  resumable: EMPTY_HOOKS,
+};
+
+const remove: ResourceOperation = {
+  async main(ctx) {
+    const saved = await savedInfo(ctx);
+    if (saved) await ctx.data.forget(saved.snapshot);
+  },
+  resumable: ['main', ...EMPTY_HOOKS],
+};
+
+/** directoryOperation is the plugin's behaviour for an operation kind (verify and copy come later). */
+export function directoryOperation(kind: OperationKind): ResourceOperation | undefined {
+  switch (kind) {
+    case 'protect': return protect;
+    case 'restore': return restore;
+    case 'delete': return remove;
+    default: return undefined;
+  }
+}

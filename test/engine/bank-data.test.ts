@@ -1,0 +1,98 @@
+/**
+ * ProviderBanks, the engine side of HookContext.data: a bank created on first use with a private key
+ * file (or opened with a passphrase), snapshots with their parent, the three restore conflict
+ * policies, idempotent forget, and clear refusals (no bank, missing key file).
+ */
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fsBackend } from '../../src/bank/index.js';
+import { Repository, loadSnapshot } from '../../src/bank/repo/index.js';
+import { providerBanks, type ProviderBanks } from '../../src/engine/index.js';
+import type { Progress } from '../../src/plugins/sdk/index.js';
+
+let dir: string;
+let banks: ProviderBanks | undefined;
+const P = 'provider-1';
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hoard-bank-data-'));
+  await mkdir(join(dir, 'src', 'sub'), { recursive: true });
+  await writeFile(join(dir, 'src', 'a.txt'), 'alpha');
+  await writeFile(join(dir, 'src', 'sub', 'b.txt'), 'beta');
+  await symlink('a.txt', join(dir, 'src', 'link'));
+});
+afterEach(async () => {
+  await banks?.close();
+  banks = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('providerBanks', () => {
+  it('creates the bank and a 0600 key file on first use, reports progress, and records the parent snapshot', async () => {
+    const bank = join(dir, 'bank');
+    banks = providerBanks([{ providerId: P, path: bank }]);
+    const seen: Progress[] = [];
+    const data = banks.handle(P, (p) => seen.push(p));
+    const first = await data.backupTree(join(dir, 'src'));
+    expect(first).toMatchObject({ files: 2, bytes: 9 });
+    expect((await stat(`${bank}.key`)).mode & 0o777).toBe(0o600);
+    expect(seen.at(-1)).toMatchObject({ bytesDone: 9 });
+    const second = await data.backupTree(join(dir, 'src'), { parent: first.snapshot });
+    expect(second.snapshot).not.toBe(first.snapshot);
+    const repo = await Repository.open(fsBackend({ root: bank }), await readFile(`${bank}.key`), { workers: 0 });
+    expect((await loadSnapshot(repo, second.snapshot)).parent).toBe(first.snapshot);
+    expect((await loadSnapshot(repo, first.snapshot)).parent).toBeUndefined();
+  });
+
+  it('restores into a new directory, and applies fail, skip and overwrite to a non-empty one', async () => {
+    banks = providerBanks([{ providerId: P, path: join(dir, 'bank'), passphrase: 'correct horse' }]);
+    const data = banks.handle(P, () => {});
+    const { snapshot } = await data.backupTree(join(dir, 'src'));
+
+    const fresh = join(dir, 'fresh');
+    expect(await data.restoreTree(snapshot, fresh, { conflict: 'fail' })).toEqual({ files: 2, bytes: 9 });
+    expect(await readFile(join(fresh, 'sub', 'b.txt'), 'utf8')).toBe('beta');
+    expect(await readlink(join(fresh, 'link'))).toBe('a.txt');
+
+    const busy = join(dir, 'busy');
+    await mkdir(join(busy, 'sub'), { recursive: true });
+    await writeFile(join(busy, 'a.txt'), 'mine');
+    await writeFile(join(busy, 'sub', 'own.txt'), 'own');
+    await expect(data.restoreTree(snapshot, busy, { conflict: 'fail' })).rejects.toThrow(`Restore target ${busy} exists and is not empty`);
+    expect(await readdir(busy)).toEqual(['a.txt', 'sub']);
+
+    await data.restoreTree(snapshot, busy, { conflict: 'skip' });
+    expect(await readFile(join(busy, 'a.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(join(busy, 'sub', 'b.txt'), 'utf8')).toBe('beta');
+    expect(await readFile(join(busy, 'sub', 'own.txt'), 'utf8')).toBe('own');
+    expect((await lstat(join(busy, 'link'))).isSymbolicLink()).toBe(true);
+
+    await data.restoreTree(snapshot, busy, { conflict: 'overwrite' });
+    expect(await readFile(join(busy, 'a.txt'), 'utf8')).toBe('alpha');
+    expect(await readFile(join(busy, 'sub', 'own.txt'), 'utf8')).toBe('own');
+    // No staging directory is left beside the target.
+    expect((await readdir(dir)).filter((n) => n.includes('hoard-restore'))).toEqual([]);
+  });
+
+  it('forgets a snapshot, twice without error', async () => {
+    const bank = join(dir, 'bank');
+    banks = providerBanks([{ providerId: P, path: bank }]);
+    const data = banks.handle(P, () => {});
+    const { snapshot } = await data.backupTree(join(dir, 'src'));
+    await data.forget(snapshot);
+    await data.forget(snapshot);
+    await expect(data.restoreTree(snapshot, join(dir, 'gone'), { conflict: 'fail' })).rejects.toThrow();
+  });
+
+  it('refuses a provider without a bank, and a bank whose key file is missing', async () => {
+    banks = providerBanks([{ providerId: P, path: join(dir, 'bank') }]);
+    await expect(banks.handle('other', () => {}).forget('x')).rejects.toThrow('Provider other has no bank configured');
+    await banks.handle(P, () => {}).backupTree(join(dir, 'src'));
+    await banks.close();
+    await rm(join(dir, 'bank.key'));
+    banks = providerBanks([{ providerId: P, path: join(dir, 'bank') }]);
+    await expect(banks.handle(P, () => {}).backupTree(join(dir, 'src'))).rejects.toThrow(`its key file ${join(dir, 'bank')}.key is missing`);
+  });
+});
