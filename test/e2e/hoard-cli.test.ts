@@ -127,9 +127,14 @@ describe('hoard checkpoint', () => {
     expect(Object.fromEntries(cells(table.stdout).map(([k, v]) => [k, v])).status).toBe('available');
   });
 
-  it('passes the engine\'s 503 through as an error', async () => {
-    const del = await hoard(['checkpoint', 'delete', cp(1, 'available').id]);
-    expect(del.code).toBe(1);
-    expect(del.stderr).toMatch(/^hoard: .*not available in this build.* \(HTTP 503\)\n$/);
+  it('passes a refused delete through as an error, and submits an allowed one', async () => {
+    await checkpoints.insertCheckpoint(h.hoard.store.db, cp(3, 'protecting'));
+    const refused = await hoard(['checkpoint', 'delete', cp(3, 'protecting').id]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^hoard: .*protecting.* \(HTTP 400\)\n$/);
+    const accepted = await hoard(['checkpoint', 'delete', cp(1, 'available').id]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    // No protection worker runs in this test, so the checkpoint waits in `deleting` for one.
+    expect((await checkpoints.getCheckpoint(h.hoard.store.db, cp(1, 'available').id))?.status).toBe('deleting');
   });
 });
