@@ -32,7 +32,7 @@ export function bankSpecs(config: Config): BankSpec[] {
 export function buildRegistry(config: Config): PluginRegistry {
   const registry = new PluginRegistry();
   registry.registerProtectable(directoryProtectable(config.protectables.directory.roots));
-  registry.registerProtectionPlugin(directoryPlugin);
+  registry.registerProtectionPlugin(directoryPlugin(config.protectables.directory.roots));
   registry.registerProtectionPlugin(noopPlugin);
   return registry;
 }

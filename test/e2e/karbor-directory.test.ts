@@ -142,7 +142,7 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
     const before = await snapshotsIn(bank);
 
     // Restore into an empty directory: the tree comes back exactly.
-    const target = join(h.dataDir, 'restored');
+    const target = join(h.root, 'restored');
     await mkdir(target);
     const restore = await run('restore-create', DEFAULT_PROVIDER_ID, cp.id!, '--parameters', `resource_type=${DIRECTORY_TYPE},restore_path=${target}`);
     expect(restore.code, out(restore)).toBe(0);
@@ -170,7 +170,7 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
     expect(await snapshotsIn(bank)).toBe(before);
     expect(await snapshotsIn(bank)).toBeGreaterThan(0);
     // The second checkpoint still restores after the first was deleted.
-    const again = join(h.dataDir, 'restored-again');
+    const again = join(h.root, 'restored-again');
     const r2 = await run('restore-create', DEFAULT_PROVIDER_ID, second, '--parameters', `resource_type=${DIRECTORY_TYPE},restore_path=${again}`);
     expect(r2.code, out(r2)).toBe(0);
     await until(['restore-show', propertyTable(r2.stdout).id!], 'status', 'success', ['fail']);
@@ -195,6 +195,28 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
     );
     // Nothing was written into the original.
     expect(await describeTree(source)).toEqual(expected);
+  });
+
+  it('refuses to restore outside the configured roots, directly or through a symlink, and writes nothing there', async () => {
+    const { checkpointId: cpId } = await protectSource('data-confined');
+    const outside = join(h.dataDir, 'outside-restore');
+    await mkdir(join(h.root, 'escape-parent'));
+    await symlink(h.dataDir, join(h.root, 'escape'));
+    for (const [wanted, shownAs] of [
+      [outside, outside],
+      [join(h.root, '..', 'dotdot'), join(h.dataDir, 'dotdot')],
+      [join(h.root, 'escape', 'via-link'), join(h.root, 'escape', 'via-link')],
+    ]) {
+      const r = await run('restore-create', DEFAULT_PROVIDER_ID, cpId, '--parameters', `resource_type=${DIRECTORY_TYPE},restore_path=${wanted}`);
+      expect(r.code, out(r)).toBe(0);
+      const id = propertyTable(r.stdout).id!;
+      await until(['restore-show', id], 'status', 'fail', ['success']);
+      const shown = await h.api('GET', `/v1/demo/restores/${id}`, { token });
+      expect(shown.body.restore.resources_reason[`${DIRECTORY_TYPE}#${directoryId(source)}`]).toBe(
+        `main failed: Restore target ${shownAs} is outside the directory roots this Hoard may write to (${h.root}); choose a restore_path inside one of them.`,
+      );
+    }
+    for (const name of ['outside-restore', 'dotdot', 'via-link']) await expect(stat(join(h.dataDir, name))).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses to protect a path other than the one the resource id names', async () => {

@@ -8,9 +8,10 @@ import { SDK_VERSION, type ProtectionPlugin } from '../sdk/index.js';
 import { directoryOperation } from './operations.js';
 import { DIRECTORY_TYPE } from './protectable.js';
 
-export { directoryProtectable, directoryId, DIRECTORY_TYPE } from './protectable.js';
+export { confinedPath, directoryProtectable, directoryId, DIRECTORY_TYPE } from './protectable.js';
 
-export const directoryPlugin: ProtectionPlugin = {
+/** directoryPlugin is the plugin for the given roots: restores write only inside them. */
+export const directoryPlugin = (roots: readonly string[]): ProtectionPlugin => ({
   name: 'hoard.io/directory',
   sdkVersion: SDK_VERSION,
   resourceTypes: [DIRECTORY_TYPE],
@@ -31,5 +32,5 @@ export const directoryPlugin: ProtectionPlugin = {
       snapshot: Type.Optional(Type.String()),
     }),
   },
-  operation: (kind, type) => (type === DIRECTORY_TYPE ? directoryOperation(kind) : undefined),
-};
+  operation: (kind, type) => (type === DIRECTORY_TYPE ? directoryOperation(kind, roots) : undefined),
+});

@@ -9,7 +9,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Unrecoverable, type ConflictPolicy, type HookContext, type HookName, type Json, type OperationKind, type ResourceOperation } from '../sdk/index.js';
-import { directoryId } from './protectable.js';
+import { confinedPath, directoryId } from './protectable.js';
 
 /** SavedInfo is what protect records per directory (the plugin's savedInfo schema). */
 interface SavedInfo { readonly snapshot: string; readonly files: number; readonly bytes: number }
@@ -67,7 +67,7 @@ const protect: ResourceOperation = {
   resumable: ['main', ...EMPTY_HOOKS],
 };
 
-const restore: ResourceOperation = {
+const restoreIn = (roots: readonly string[]): ResourceOperation => ({
   async main(ctx) {
     const saved = await savedInfo(ctx);
     if (!saved) throw new Unrecoverable(`This checkpoint holds no snapshot of ${pathOf(ctx)}; it cannot be restored.`);
@@ -76,17 +76,22 @@ const restore: ResourceOperation = {
     if (requested !== undefined && (typeof requested !== 'string' || !requested.startsWith('/'))) {
       throw new Unrecoverable(`restore_path must be an absolute path (got ${JSON.stringify(requested)}).`);
     }
-    const target = resolve(typeof requested === 'string' ? requested : original);
+    const wanted = resolve(typeof requested === 'string' ? requested : original);
+    // A restore writes only inside the configured roots, whatever path (or symlink) the caller names.
+    const target = await confinedPath(wanted, roots);
+    if (target === undefined) {
+      throw new Unrecoverable(`Restore target ${wanted} is outside the directory roots this Hoard may write to (${roots.join(', ') || 'none configured'}); choose a restore_path inside one of them.`);
+    }
     const conflict = (ctx.parameters.conflict ?? 'fail') as ConflictPolicy;
     if (!['fail', 'skip', 'overwrite'].includes(conflict)) throw new Unrecoverable(`conflict must be fail, skip or overwrite (got ${JSON.stringify(conflict)}).`);
     const done = await ctx.data.restoreTree(saved.snapshot, target, { conflict });
     ctx.progress({ bytesDone: done.bytes, itemsDone: done.files });
-    if (target !== resolve(original)) ctx.newResources.set(ctx.resource.id, directoryId(target));
+    if (target !== (await confinedPath(original, roots))) ctx.newResources.set(ctx.resource.id, directoryId(target));
     ctx.setStatus('available');
   },
   // A half-done restore is not resumed: under `fail` its own partial output would be taken for a conflict.
   resumable: EMPTY_HOOKS,
-};
+});
 
 const remove: ResourceOperation = {
   async main(ctx) {
@@ -97,10 +102,10 @@ const remove: ResourceOperation = {
 };
 
 /** directoryOperation is the plugin's behaviour for an operation kind (verify and copy come later). */
-export function directoryOperation(kind: OperationKind): ResourceOperation | undefined {
+export function directoryOperation(kind: OperationKind, roots: readonly string[]): ResourceOperation | undefined {
   switch (kind) {
     case 'protect': return protect;
-    case 'restore': return restore;
+    case 'restore': return restoreIn(roots);
     case 'delete': return remove;
     default: return undefined;
   }

@@ -5,7 +5,7 @@
  * symlink a caller names.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, join, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SDK_VERSION, type Protectable, type ProtectableContext, type Resource } from '../sdk/index.js';
 import { uuid5 } from '../../util/uuid5.js';
 
@@ -16,19 +16,48 @@ export function directoryId(path: string): string {
   return uuid5(`dir:${path}`, NAMESPACE);
 }
 
-export function directoryProtectable(roots: readonly string[]): Protectable {
-  const realRoots = async (): Promise<string[]> => {
-    const out: string[] = [];
-    for (const r of roots) {
-      try {
-        const real = await realpath(r);
-        if ((await stat(real)).isDirectory()) out.push(real);
-      } catch {
-        // A root that does not exist (yet) simply has no instances; it may be mounted later.
-      }
+/** realRoots are the configured roots that exist now, as real paths. */
+async function realRoots(roots: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const r of roots) {
+    try {
+      const real = await realpath(r);
+      if ((await stat(real)).isDirectory()) out.push(real);
+    } catch {
+      // A root that does not exist (yet) simply has no instances; it may be mounted later.
     }
-    return out;
-  };
+  }
+  return out;
+}
+
+const inside = (real: string, root: string): boolean => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/**
+ * confinedPath answers the real path `path` would be written at, or undefined when that is outside every
+ * configured root. The nearest existing ancestor is resolved through symlinks (so a link inside a root
+ * that points elsewhere does not count as inside) and the missing rest is appended; `..` never survives
+ * resolve().
+ */
+export async function confinedPath(path: string, roots: readonly string[]): Promise<string | undefined> {
+  let existing = resolve(path);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      existing = await realpath(existing);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+      const parent = dirname(existing);
+      if (parent === existing) return undefined;
+      rest.unshift(basename(existing));
+      existing = parent;
+    }
+  }
+  const real = join(existing, ...rest);
+  return (await realRoots(roots)).some((r) => inside(real, r)) ? real : undefined;
+}
+
+export function directoryProtectable(roots: readonly string[]): Protectable {
 
   const resource = (path: string, root: string): Resource => ({
     type: DIRECTORY_TYPE,
@@ -60,7 +89,7 @@ export function directoryProtectable(roots: readonly string[]): Protectable {
     } catch {
       return undefined;
     }
-    const root = (await realRoots()).find((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep));
+    const root = (await realRoots(roots)).find((r) => inside(real, r));
     return root ? { real, root } : undefined;
   };
 
@@ -71,7 +100,7 @@ export function directoryProtectable(roots: readonly string[]): Protectable {
       return found ? children(found.real, found.root) : [];
     }
     const out: Resource[] = [];
-    for (const root of await realRoots()) out.push(resource(root, root), ...(await children(root, root)));
+    for (const root of await realRoots(roots)) out.push(resource(root, root), ...(await children(root, root)));
     return out;
   };
 
