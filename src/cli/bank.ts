@@ -9,6 +9,11 @@ import type { Command } from 'commander';
 import { fsBackend } from '../bank/fs/index.js';
 import { Repository, check, formatFinding, listSnapshots, prune, type Credential } from '../bank/repo/index.js';
 import { printTable } from './output.js';
+import { layout } from '../bank/repo/index.js';
+import { loadConfig } from '../config/index.js';
+import { providerBanks } from '../engine/index.js';
+import { reindex } from '../services/checkpoints/reindex.js';
+import { bankSpecs, compose } from '../roles/compose.js';
 
 interface BankOpts {
   path: string;
@@ -35,7 +40,7 @@ function withRepo(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
-/** bankCommand registers `hoard bank check|prune|snapshots`. Damage found by check exits with 1. */
+/** bankCommand registers `hoard bank check|prune|snapshots|reindex`. Damage found by check exits with 1. */
 export function bankCommand(program: Command): void {
   const bank = program.command('bank').description('check, prune and list a bank repository');
   withRepo(bank.command('check').description('verify structure; with --read-data also read and re-hash every blob'))
@@ -75,5 +80,44 @@ export function bankCommand(program: Command): void {
       printTable(list.map(({ id, snapshot: s }) => ({
         id, time: s.time, host: s.host, sections: Object.keys(s.sections).join(','), bytes: Object.values(s.sections).reduce((n, x) => n + x.bytes, 0),
       })), o.json);
+    });
+  bank.command('reindex')
+    .description("rebuild the checkpoint index of this deployment's database from the checkpoint records in its providers' banks")
+    .option('-c, --config <file>', 'configuration file (YAML or JSON); also HOARD_CONFIG')
+    .option('--provider <id>', 'only this provider (default: every provider with a bank)')
+    .option('--dry-run', 'show what would be added without changing the database')
+    .option('--json', 'print JSON')
+    .action(async (o: { config?: string; provider?: string; dryRun?: boolean; json?: boolean }) => {
+      const config = loadConfig(o.config);
+      const specs = bankSpecs(config).filter((s) => o.provider === undefined || s.providerId === o.provider);
+      if (specs.length === 0) throw new Error(o.provider ? `no provider ${o.provider} with a bank in the configuration` : 'no provider with a bank in the configuration');
+      const hoard = await compose(config);
+      const banks = providerBanks(specs);
+      const rows: Record<string, unknown>[] = [];
+      try {
+        for (const spec of specs) {
+          // Reindexing must never create a bank: an empty or wrong path is reported instead.
+          try {
+            await fsBackend({ root: spec.path }).stat(layout.config);
+          } catch {
+            rows.push({ provider: spec.providerId, bank: spec.path, error: 'no bank here' });
+            process.exitCode = 1;
+            continue;
+          }
+          const r = await banks.records(spec.providerId, (records) => reindex(hoard.store, records, { providerId: spec.providerId, dryRun: o.dryRun === true }));
+          if (!r) continue;
+          if (r.unreadable.length > 0) process.exitCode = 1;
+          rows.push({
+            provider: spec.providerId, bank: spec.path, added: r.added.length, present: r.present.length,
+            plans_recreated: r.plansRecreated.length, unreadable: r.unreadable.map((u) => `${u.id}: ${u.reason}`).join('; '),
+            ...(o.json ? { added_ids: r.added, plan_ids: r.plansRecreated } : {}),
+          });
+        }
+      } finally {
+        await banks.close();
+        await hoard.close();
+      }
+      if (o.dryRun && !o.json) console.error('dry run: nothing was written');
+      printTable(rows, o.json);
     });
 }

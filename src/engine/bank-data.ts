@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, rename, rm, writeFile, chmod, lutimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsBackend, type BankBackend } from '../bank/index.js';
+import { CheckpointRecords } from '../bank/records/index.js';
 import {
   Repository, backupTree, isRepoError, layout, loadSnapshot, openWriter, restoreTree, saveSnapshot,
   type Credential, type WriterSession,
@@ -27,6 +28,8 @@ export interface BankSpec {
 /** ProviderBanks hands out DataHandles per provider and closes the shared sessions. */
 export interface ProviderBanks {
   handle(providerId: string, progress: (p: Progress) => void): DataHandle;
+  /** records runs fn on the provider's checkpoint records; undefined when the provider has no bank. */
+  records<T>(providerId: string, fn: (records: CheckpointRecords) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,10 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
   };
 
   return {
+    async records(providerId, fn) {
+      const spec = byProvider.get(providerId);
+      return spec ? withRepo(spec, (repo) => fn(new CheckpointRecords(repo))) : undefined;
+    },
     handle(providerId, progress) {
       const spec = byProvider.get(providerId);
       const need = (): BankSpec => {
