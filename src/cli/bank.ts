@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { fsBackend } from '../bank/fs/index.js';
 import { Repository, check, formatFinding, listSnapshots, prune, type Credential } from '../bank/repo/index.js';
 import { printTable } from './output.js';
-import { layout } from '../bank/repo/index.js';
 import { loadConfig } from '../config/index.js';
 import { providerBanks } from '../engine/index.js';
+import { hasConfig } from '../engine/bank-data.js';
 import { reindex } from '../services/checkpoints/reindex.js';
 import { bankSpecs, compose } from '../roles/compose.js';
 
@@ -97,10 +97,8 @@ export function bankCommand(program: Command): void {
       try {
         for (const spec of specs) {
           // Reindexing must never create a bank: an empty or wrong path is reported instead.
-          try {
-            await fsBackend({ root: spec.path }).stat(layout.config);
-          } catch {
-            rows.push({ provider: spec.providerId, bank: spec.path, error: 'no bank here' });
+          if (!(await hasConfig(await spec.backend()))) {
+            rows.push({ provider: spec.providerId, bank: spec.label, error: 'no bank here' });
             process.exitCode = 1;
             continue;
           }
@@ -108,7 +106,7 @@ export function bankCommand(program: Command): void {
           if (!r) continue;
           if (r.unreadable.length > 0) process.exitCode = 1;
           rows.push({
-            provider: spec.providerId, bank: spec.path, added: r.added.length, present: r.present.length,
+            provider: spec.providerId, bank: spec.label, added: r.added.length, present: r.present.length,
             plans_recreated: r.plansRecreated.length, unreadable: r.unreadable.map((u) => `${u.id}: ${u.reason}`).join('; '),
             ...(o.json ? { added_ids: r.added, plan_ids: r.plansRecreated } : {}),
           });

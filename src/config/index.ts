@@ -16,12 +16,42 @@ export interface ProviderConfig {
   readonly description: string;
   /** Protection plugins by resource type; the first plugin registered for a type when omitted. */
   readonly plugins: readonly string[];
-  /**
-   * The bank: a directory. `passphrase` (or HOARD_BANK_PASSPHRASE) opens it; without one, the key file
-   * `<path>.key` does, created on first use. Either must be kept safe and backed up apart from the bank.
-   */
-  readonly bank: { readonly type: 'fs'; readonly path: string; readonly passphrase?: string };
+  readonly bank: BankConfig;
   readonly enabled: boolean;
+}
+
+/**
+ * A provider's bank: a directory (`fs`), an S3 bucket or a Swift container, with an optional key prefix.
+ * `passphrase` (or HOARD_BANK_PASSPHRASE) opens it; without one, the key file does (`<path>.key` for a
+ * directory, `keyFile` or `<dataDir>/bank-<provider id>.key` for object stores), created on first use.
+ * Either must be kept safe and backed up apart from the bank. Secrets may be written `env:NAME` to read
+ * them from the environment instead of the file.
+ */
+export type BankConfig =
+  | { readonly type: 'fs'; readonly path: string; readonly passphrase?: string }
+  | {
+    readonly type: 's3'; readonly bucket: string; readonly prefix: string; readonly endpoint?: string; readonly region?: string;
+    readonly accessKeyId?: string; readonly secretAccessKey?: string; readonly forcePathStyle?: boolean;
+    readonly keyFile: string; readonly passphrase?: string;
+  }
+  | {
+    readonly type: 'swift'; readonly authUrl: string; readonly username: string; readonly password: string; readonly projectName: string;
+    readonly userDomainId?: string; readonly projectDomainId?: string; readonly region?: string; readonly container: string; readonly prefix: string;
+    readonly keyFile: string; readonly passphrase?: string;
+  };
+
+/** bankLabel names a bank in messages: its directory or its object-store URL-ish location (never a secret). */
+export function bankLabel(b: BankConfig): string {
+  switch (b.type) {
+    case 'fs': return b.path;
+    case 's3': return `s3://${b.bucket}/${b.prefix}`;
+    case 'swift': return `swift://${b.container}/${b.prefix}`;
+  }
+}
+
+/** bankKeyFile is where a bank's key file lives when no passphrase is configured. */
+export function bankKeyFile(b: BankConfig): string {
+  return b.type === 'fs' ? `${b.path}.key` : b.keyFile;
 }
 
 export interface Config {
@@ -85,7 +115,7 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
   const fromFile: Json = file ? readConfigFile(file) : {};
   const dataDir = str(env.HOARD_DATA_DIR) ?? str(fromFile.dataDir) ?? 'var';
   const base = defaultConfig(dataDir);
-  const merged = mergeFile(base, fromFile);
+  const merged = mergeFile(base, fromFile, env);
   return validate(applyEnv(merged, env));
 }
 
@@ -104,12 +134,12 @@ function readConfigFile(file: string): Json {
   return parsed as Json;
 }
 
-function mergeFile(base: Config, f: Json): Config {
+function mergeFile(base: Config, f: Json, env: NodeJS.ProcessEnv): Config {
   const obj = (k: string): Json => (isObj(f[k]) ? (f[k] as Json) : {});
   const auth = obj('auth');
   const keystone = isObj(auth.keystone) ? (auth.keystone as Json) : {};
   const providers = Array.isArray(f.providers)
-    ? (f.providers as Json[]).map((p, i) => providerFrom(p, i, base.dataDir))
+    ? (f.providers as Json[]).map((p, i) => providerFrom(p, i, base.dataDir, env))
     : base.providers;
   const directory = isObj(obj('protectables').directory) ? (obj('protectables').directory as Json) : {};
   return {
@@ -129,7 +159,7 @@ function mergeFile(base: Config, f: Json): Config {
   } as Config;
 }
 
-function providerFrom(p: Json, i: number, dataDir: string): ProviderConfig {
+function providerFrom(p: Json, i: number, dataDir: string, env: NodeJS.ProcessEnv): ProviderConfig {
   if (!isObj(p)) throw new HoardError('bad_request', `providers[${i}] must be a mapping`);
   const bank = isObj(p.bank) ? (p.bank as Json) : {};
   return {
@@ -137,9 +167,52 @@ function providerFrom(p: Json, i: number, dataDir: string): ProviderConfig {
     name: String(p.name ?? ''),
     description: String(p.description ?? ''),
     plugins: Array.isArray(p.plugins) ? p.plugins.map(String) : [],
-    bank: { type: 'fs', path: resolve(dataDir, String(bank.path ?? `bank-${i}`)), ...(str(bank.passphrase) ? { passphrase: str(bank.passphrase)! } : {}) },
+    bank: bankFrom(bank, i, String(p.id ?? ''), dataDir, env),
     enabled: p.enabled !== false,
   };
+}
+
+function bankFrom(b: Json, i: number, providerId: string, dataDir: string, env: NodeJS.ProcessEnv): BankConfig {
+  const key = (k: string) => `providers[${i}].bank.${k}`;
+  const need = (k: string): string => {
+    const v = secretOrStr(b[k], key(k), env);
+    if (v === undefined) throw new HoardError('bad_request', `Invalid configuration: ${key(k)} is required for a ${String(b.type)} bank`);
+    return v;
+  };
+  const opt = (k: string): Record<string, string> => {
+    const v = secretOrStr(b[k], key(k), env);
+    return v === undefined ? {} : { [k]: v };
+  };
+  const passphrase = opt('passphrase');
+  const type = b.type === undefined ? 'fs' : b.type;
+  switch (type) {
+    case 'fs':
+      return { type: 'fs', path: resolve(dataDir, String(b.path ?? `bank-${i}`)), ...passphrase };
+    case 's3':
+      return {
+        type: 's3', bucket: need('bucket'), prefix: str(b.prefix) ?? '', ...opt('endpoint'), ...opt('region'), ...opt('accessKeyId'), ...opt('secretAccessKey'),
+        ...(b.forcePathStyle === undefined ? {} : { forcePathStyle: b.forcePathStyle === true }),
+        keyFile: resolve(dataDir, str(b.keyFile) ?? `bank-${providerId || i}.key`), ...passphrase,
+      };
+    case 'swift':
+      return {
+        type: 'swift', authUrl: need('authUrl'), username: need('username'), password: need('password'), projectName: need('projectName'),
+        ...opt('userDomainId'), ...opt('projectDomainId'), ...opt('region'), container: need('container'), prefix: str(b.prefix) ?? '',
+        keyFile: resolve(dataDir, str(b.keyFile) ?? `bank-${providerId || i}.key`), ...passphrase,
+      };
+    default:
+      throw new HoardError('bad_request', `Invalid configuration: ${key('type')} must be fs, s3 or swift (got ${JSON.stringify(type)})`);
+  }
+}
+
+/** secretOrStr reads a string setting; `env:NAME` takes it from the environment (and must be set). */
+function secretOrStr(v: unknown, key: string, env: NodeJS.ProcessEnv): string | undefined {
+  const s = str(v);
+  if (s === undefined || !s.startsWith('env:')) return s;
+  const name = s.slice(4);
+  const value = env[name];
+  if (value === undefined || value === '') throw new HoardError('bad_request', `Invalid configuration: ${key} names the environment variable ${name}, which is not set`);
+  return value;
 }
 
 function applyEnv(c: Config, env: NodeJS.ProcessEnv): Config {

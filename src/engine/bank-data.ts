@@ -17,11 +17,15 @@ import {
 } from '../bank/repo/index.js';
 import { Unrecoverable, type ConflictPolicy, type DataHandle, type Progress } from '../plugins/sdk/index.js';
 
-/** BankSpec is what a provider's configuration says about its bank. */
+/** BankSpec is what a provider's configuration says about its bank, with its backend made by the composition root. */
 export interface BankSpec {
   readonly providerId: string;
-  readonly path: string;
-  /** passphrase opens the bank; without it, the key file `<path>.key` does. */
+  /** label names the bank in messages (a directory or an object-store location; never a secret). */
+  readonly label: string;
+  /** backend opens the object layer, creating its container or bucket when it may be missing. */
+  readonly backend: () => Promise<BankBackend>;
+  /** keyFile opens the bank when no passphrase is configured; created with the bank. */
+  readonly keyFile: string;
   readonly passphrase?: string;
 }
 
@@ -82,8 +86,16 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
       return {
         backupTree: async (path, opts = {}) => withRepo(need(), async (repo) => {
           const parentRoot = opts.parent ? await treeOf(repo, opts.parent).catch(() => undefined) : undefined;
-          const { root, stats } = await backupTree(repo, path, { ...(parentRoot ? { parent: parentRoot } : {}), onProgress: report });
+          // Totals come from a metadata-only walk beside the backup (as restic's scanner does), so progress
+          // shows a fraction and an ETA long before the backup ends; until it finishes, none is claimed.
+          let totals: TreeCount | undefined;
+          void countTree(path).then((t) => { totals = t; }, () => undefined);
+          const withTotals = (p: { bytesDone: number; itemsDone: number }) => report(totals
+            ? { ...p, bytesTotal: Math.max(totals.bytes, p.bytesDone), itemsTotal: Math.max(totals.items, p.itemsDone) } : p);
+          const { root, stats } = await backupTree(repo, path, { ...(parentRoot ? { parent: parentRoot } : {}), onProgress: withTotals });
           const items = stats.files + stats.dirs + stats.symlinks;
+          // The end is exact whatever the walk saw (files may have changed under it).
+          report({ bytesDone: stats.bytes, itemsDone: items, bytesTotal: stats.bytes, itemsTotal: items });
           const snapshot = await saveSnapshot(repo, {
             ...(parentRoot ? { parent: opts.parent! } : {}), tags: [`path:${path}`],
             sections: { [TREE]: { kind: 'tree', root, bytes: stats.bytes, items } },
@@ -130,6 +142,30 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
   };
 }
 
+/** TreeCount is what a backup of a tree will count: regular-file bytes, and files, directories and symlinks below the root. */
+interface TreeCount { bytes: number; items: number }
+
+async function countTree(root: string): Promise<TreeCount> {
+  // The root itself counts as one item, as the backup's own statistics do.
+  const count: TreeCount = { bytes: 0, items: 1 };
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isFile()) {
+        count.items++;
+        count.bytes += (await lstat(p).catch(() => undefined))?.size ?? 0;
+      } else if (e.isSymbolicLink()) count.items++;
+      else if (e.isDirectory()) {
+        count.items++;
+        await walk(p);
+      }
+    }
+  };
+  await walk(root);
+  return count;
+}
+
 async function treeOf(repo: Repository, snapshot: string): Promise<string> {
   const section = (await loadSnapshot(repo, snapshot)).sections[TREE];
   if (!section || section.kind !== 'tree') throw new Error(`snapshot ${snapshot} holds no tree`);
@@ -138,7 +174,7 @@ async function treeOf(repo: Repository, snapshot: string): Promise<string> {
 
 /** openBank opens the bank for writing, creating the repository (and its key file) on first use. */
 async function openBank(spec: BankSpec): Promise<WriterSession> {
-  const backend = fsBackend({ root: spec.path });
+  const backend = await spec.backend();
   const exists = await hasConfig(backend);
   const cred = await credential(spec, !exists);
   if (!exists) {
@@ -153,13 +189,14 @@ async function openBank(spec: BankSpec): Promise<WriterSession> {
     return await openWriter(backend, cred, { workers: 'shared' });
   } catch (err) {
     if (isRepoError(err) && err.code === 'wrong_key') {
-      throw new Unrecoverable(`The bank at ${spec.path} does not open with ${spec.passphrase === undefined ? `the key file ${keyFile(spec)}` : 'the configured passphrase'}: ${err.message}`);
+      throw new Unrecoverable(`The bank at ${spec.label} does not open with ${spec.passphrase === undefined ? `the key file ${keyFile(spec)}` : 'the configured passphrase'}: ${err.message}`);
     }
     throw err;
   }
 }
 
-async function hasConfig(backend: BankBackend): Promise<boolean> {
+/** hasConfig tells whether a repository exists on the backend. */
+export async function hasConfig(backend: BankBackend): Promise<boolean> {
   try {
     await backend.stat(layout.config);
     return true;
@@ -169,7 +206,7 @@ async function hasConfig(backend: BankBackend): Promise<boolean> {
   }
 }
 
-const keyFile = (spec: BankSpec) => `${spec.path}.key`;
+const keyFile = (spec: BankSpec) => spec.keyFile;
 
 /** credential is the passphrase, or the key file's bytes (created only for a new bank). */
 async function credential(spec: BankSpec, creating: boolean): Promise<Credential> {
@@ -181,7 +218,7 @@ async function credential(spec: BankSpec, creating: boolean): Promise<Credential
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (!creating) {
-    throw new Unrecoverable(`The bank at ${spec.path} exists but its key file ${file} is missing and no passphrase is configured; restore the key file from its separate backup.`);
+    throw new Unrecoverable(`The bank at ${spec.label} exists but its key file ${file} is missing and no passphrase is configured; restore the key file from its separate backup.`);
   }
   await mkdir(dirname(file), { recursive: true });
   try {

@@ -3,7 +3,8 @@
  * that knows concrete plugins and backends.
  */
 import { resolve } from 'node:path';
-import type { Config } from '../config/index.js';
+import { bankKeyFile, bankLabel, type BankConfig, type Config } from '../config/index.js';
+import { fsBackend, s3Backend, swiftBackend, retry, type BankBackend } from '../bank/index.js';
 import type { BankSpec } from '../engine/index.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import { directoryPlugin, directoryProtectable } from '../plugins/file-tree/index.js';
@@ -26,7 +27,36 @@ export function databaseUrl(config: Config): string {
 
 /** bankSpecs are the providers' banks as the protection engine opens them. */
 export function bankSpecs(config: Config): BankSpec[] {
-  return config.providers.map((p) => ({ providerId: p.id, path: p.bank.path, ...(p.bank.passphrase ? { passphrase: p.bank.passphrase } : {}) }));
+  return config.providers.map((p) => ({
+    providerId: p.id, label: bankLabel(p.bank), keyFile: bankKeyFile(p.bank), backend: () => bankBackend(p.bank),
+    ...(p.bank.passphrase ? { passphrase: p.bank.passphrase } : {}),
+  }));
+}
+
+/** bankBackend is the object layer a bank's configuration names, behind the retry decorator for remote stores. */
+export async function bankBackend(b: BankConfig): Promise<BankBackend> {
+  switch (b.type) {
+    case 'fs':
+      return fsBackend({ root: b.path });
+    case 's3': {
+      const s3 = s3Backend({
+        bucket: b.bucket, prefix: b.prefix, ...(b.endpoint ? { endpoint: b.endpoint } : {}), ...(b.region ? { region: b.region } : {}),
+        ...(b.accessKeyId && b.secretAccessKey ? { credentials: { accessKeyId: b.accessKeyId, secretAccessKey: b.secretAccessKey } } : {}),
+        ...(b.forcePathStyle === undefined ? {} : { forcePathStyle: b.forcePathStyle }),
+      });
+      await s3.ensureBucket();
+      return retry(s3);
+    }
+    case 'swift': {
+      const swift = swiftBackend({
+        authUrl: b.authUrl, username: b.username, password: b.password, projectName: b.projectName, container: b.container, prefix: b.prefix,
+        ...(b.userDomainId ? { userDomainId: b.userDomainId } : {}), ...(b.projectDomainId ? { projectDomainId: b.projectDomainId } : {}),
+        ...(b.region ? { region: b.region } : {}),
+      });
+      await swift.ensureContainer();
+      return retry(swift);
+    }
+  }
 }
 
 export function buildRegistry(config: Config): PluginRegistry {

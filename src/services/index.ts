@@ -12,6 +12,7 @@ import { protectableService, type ProtectableService } from './protectables/inde
 import { providerService, type ProviderService } from './providers/index.js';
 import { quotaService, type QuotaService } from './quotas/index.js';
 import { restoreService, type RestoreService } from './restores/index.js';
+import { retentionService, type RetentionService } from './retention/index.js';
 import { scheduledOperationService, type ScheduledOperationService } from './scheduled-operations/index.js';
 import { triggerService, type TriggerService } from './triggers/index.js';
 import { verificationService, type VerificationService } from './verifications/index.js';
@@ -31,12 +32,14 @@ export interface Services {
   readonly checkpoints: CheckpointService;
   readonly restores: RestoreService;
   readonly verifications: VerificationService;
+  readonly retention: RetentionService;
 }
 
 export function buildServices(deps: ServiceDeps): Services {
   const providers = providerService(deps);
   const plans = planService(deps, providers);
   const engine = createEngine(deps);
+  const checkpoints = checkpointService(deps, providers, plans, engine);
   return {
     deps,
     providers,
@@ -47,8 +50,9 @@ export function buildServices(deps: ServiceDeps): Services {
     operationLogs: operationLogService(deps),
     quotas: quotaService(deps),
     osServices: osServiceService(deps),
-    checkpoints: checkpointService(deps, providers, plans, engine),
+    checkpoints,
     restores: restoreService(deps, providers, engine),
     verifications: verificationService(deps, providers),
+    retention: retentionService(deps, { plans, checkpoints }),
   };
 }

@@ -3,7 +3,7 @@
  * The bank holds the data; this table is what lists, quotas and state changes consult. A `deleted`
  * checkpoint keeps its row (Karbor lets GET by id report `deleted`) but never appears in a list.
  */
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { CheckpointTable, Database } from './schema.js';
 import { pageOf, type PageQuery } from './paging.js';
 
@@ -31,6 +31,8 @@ export interface CheckpointRecord {
   readonly extraInfo: Record<string, unknown> | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** pinned exempts the checkpoint from retention (a legal hold); absent means not pinned. */
+  readonly pinned?: boolean;
 }
 
 type Db = Kysely<Database>;
@@ -46,7 +48,7 @@ export async function getCheckpoint(db: Db, id: string): Promise<CheckpointRecor
 
 /** listCheckpoints pages like every collection but leaves `deleted` rows out (they stay readable by id). */
 export async function listCheckpoints(db: Db, q: PageQuery): Promise<CheckpointRecord[]> {
-  const rows = await pageOf<CheckpointTable>(db, 'checkpoints', { ...q, filters: [...q.filters, { op: 'ne', column: 'status', value: 'deleted' }] });
+  const rows = await pageOf<Selectable<CheckpointTable>>(db, 'checkpoints', { ...q, filters: [...q.filters, { op: 'ne', column: 'status', value: 'deleted' }] });
   return rows.map(fromRow);
 }
 
@@ -69,7 +71,16 @@ export async function setCheckpointStatus(db: Db, id: string, from: readonly Che
   return Number(r.numUpdatedRows) > 0;
 }
 
-function toRow(c: CheckpointRecord): CheckpointTable {
+/**
+ * setCheckpointPinned pins or unpins a checkpoint and tells whether the row exists. It does not look at
+ * the status: whether pinning makes sense in a state is the service's call.
+ */
+export async function setCheckpointPinned(db: Db, id: string, pinned: boolean, updatedAt: string): Promise<boolean> {
+  const r = await db.updateTable('checkpoints').set({ pinned: pinned ? 1 : 0, updated_at: updatedAt }).where('id', '=', id).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+function toRow(c: CheckpointRecord): Insertable<CheckpointTable> {
   return {
     id: c.id,
     project_id: c.projectId,
@@ -81,10 +92,11 @@ function toRow(c: CheckpointRecord): CheckpointTable {
     extra_info: c.extraInfo ? JSON.stringify(c.extraInfo) : null,
     created_at: c.createdAt,
     updated_at: c.updatedAt,
+    pinned: c.pinned ? 1 : 0,
   };
 }
 
-function fromRow(r: CheckpointTable): CheckpointRecord {
+function fromRow(r: Selectable<CheckpointTable>): CheckpointRecord {
   return {
     id: r.id,
     projectId: r.project_id,
@@ -96,5 +108,7 @@ function fromRow(r: CheckpointTable): CheckpointRecord {
     extraInfo: r.extra_info ? JSON.parse(r.extra_info) : null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    // Left out when false so records written before pinning existed read back unchanged.
+    ...(Number(r.pinned) === 1 ? { pinned: true } : {}),
   };
 }

@@ -107,6 +107,8 @@ export interface CheckpointTable {
   extra_info: string | null;
   created_at: string;
   updated_at: string;
+  /** pinned (0/1, migration 0003) exempts a checkpoint from retention; generated so older writers may omit it. */
+  pinned: Generated<number>;
 }
 
 export interface RestoreTable {
@@ -198,3 +200,4 @@ export interface CheckpointResourceTable {
   metadata: string;
   updated_at: string;
 }
+

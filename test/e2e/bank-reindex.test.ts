@@ -16,7 +16,8 @@ import { DEFAULT_PROVIDER_ID } from '../../src/config/index.js';
 import { directoryId, DIRECTORY_TYPE } from '../../src/plugins/file-tree/index.js';
 import { startProtection, type ProtectionRole } from '../../src/roles/protection.js';
 import { getResourceMetadata } from '../../src/store/operations.js';
-import { startHoard, type TestHoard } from '../helpers/hoard.js';
+import { fsBankPath, startHoard, type TestHoard } from '../helpers/hoard.js';
+import { deleteCheckpoint, protectDirectory, restoreDirectory, treeContents } from '../helpers/protect.js';
 
 vi.setConfig({ testTimeout: 300_000 });
 
@@ -34,31 +35,12 @@ function hoardCli(args: string[]): Promise<{ code: number; stdout: string; stder
   });
 }
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await read();
-    if (done(v)) return v;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-async function contents(dir: string, rel = ''): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-    const key = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) Object.assign(out, await contents(dir, key));
-    else out[key] = (await readFile(join(dir, key))).toString('base64');
-  }
-  return out;
-}
-
 const records = async () => new CheckpointRecords(await Repository.open(fsBackend({ root: bank }), await readFile(`${bank}.key`), { workers: 0 }));
 
 beforeAll(async () => {
   first = await startHoard();
   roles.push(startProtection(first.hoard, { tickMs: 100 }));
-  bank = first.hoard.config.providers.find((p) => p.id === DEFAULT_PROVIDER_ID)!.bank.path;
+  bank = fsBankPath(first.hoard.config);
   source = join(first.root, 'data');
   await mkdir(join(source, 'sub'), { recursive: true });
   await writeFile(join(source, 'a.txt'), 'alpha\n');
@@ -67,7 +49,7 @@ beforeAll(async () => {
   second = await startHoard({
     config: (c) => ({
       ...c,
-      providers: c.providers.map((p) => (p.id === DEFAULT_PROVIDER_ID ? { ...p, bank: { ...p.bank, path: bank } } : p)),
+      providers: c.providers.map((p) => (p.id === DEFAULT_PROVIDER_ID ? { ...p, bank: { type: 'fs' as const, path: bank } } : p)),
       protectables: { directory: { roots: [first.root] } },
     }),
   });
@@ -82,16 +64,9 @@ afterAll(async () => {
 describe('checkpoint records in the bank', () => {
   it('a second deployment on the same bank lists, restores and deletes a checkpoint after hoard bank reindex', async () => {
     const token1 = await first.token('demo');
-    const resources = [{ id: directoryId(source), type: DIRECTORY_TYPE, name: source }];
-    const plan = await first.api('POST', '/v1/demo/plans', { token: token1, body: { plan: { name: 'data', provider_id: DEFAULT_PROVIDER_ID, resources } } });
-    expect(plan.status, plan.text).toBe(200);
-    const planId = plan.body.plan.id as string;
-    const created = await first.api('POST', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints`, { token: token1, body: { checkpoint: { plan_id: planId } } });
-    expect(created.status, created.text).toBe(200);
-    const cpId = created.body.checkpoint.id as string;
-    const shown = await until(() => first.api('GET', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints/${cpId}`, { token: token1 }),
-      (r) => r.body.checkpoint.status !== 'protecting', 'protection');
-    expect(shown.body.checkpoint.status).toBe('available');
+    const { planId, checkpointId: cpId, checkpoint } = await protectDirectory(first, token1, DEFAULT_PROVIDER_ID, source);
+    expect(checkpoint.status).toBe('available');
+    const shown = { body: { checkpoint } };
 
     // The bank holds the checkpoint's records, agreeing with the first deployment's database.
     const key = `${DIRECTORY_TYPE}#${directoryId(source)}`;
@@ -134,18 +109,12 @@ describe('checkpoint records in the bank', () => {
 
     // The second deployment restores it byte for byte.
     const target = join(first.root, 'restored-elsewhere');
-    const restore = await second.api('POST', '/v1/demo/restores', {
-      token: token2, body: { restore: { provider_id: DEFAULT_PROVIDER_ID, checkpoint_id: cpId, parameters: { [DIRECTORY_TYPE]: { restore_path: target } } } },
-    });
-    expect(restore.status, restore.text).toBe(200);
-    const done = await until(() => second.api('GET', `/v1/demo/restores/${restore.body.restore.id}`, { token: token2 }), (r) => r.body.restore.status !== 'in_progress', 'restore');
-    expect(done.body.restore.status, JSON.stringify(done.body.restore.resources_reason)).toBe('success');
-    expect(await contents(target)).toEqual(await contents(source));
+    const done = await restoreDirectory(second, token2, DEFAULT_PROVIDER_ID, cpId, target);
+    expect(done.status, JSON.stringify(done.resources_reason)).toBe('success');
+    expect(await treeContents(target)).toEqual(await treeContents(source));
 
     // Deleting it removes its records from the bank.
-    const del = await second.api('DELETE', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints/${cpId}`, { token: token2 });
-    expect(del.status, del.text).toBe(200);
-    await until(() => second.api('GET', `/v1/demo/providers/${DEFAULT_PROVIDER_ID}/checkpoints/${cpId}`, { token: token2 }), (r) => r.body.checkpoint.status === 'deleted', 'delete');
+    await deleteCheckpoint(second, token2, DEFAULT_PROVIDER_ID, cpId);
     expect(await (await records()).read(cpId)).toBeUndefined();
     expect(await (await records()).ids()).toEqual([]);
   });

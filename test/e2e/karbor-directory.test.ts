@@ -17,7 +17,7 @@ import { DEFAULT_PROVIDER_ID } from '../../src/config/index.js';
 import { getResourceMetadata } from '../../src/store/operations.js';
 import { directoryId, DIRECTORY_TYPE } from '../../src/plugins/file-tree/index.js';
 import { startProtection, type ProtectionRole } from '../../src/roles/protection.js';
-import { startHoard, type TestHoard } from '../helpers/hoard.js';
+import { fsBankPath, startHoard, type TestHoard } from '../helpers/hoard.js';
 import { karbor, propertyTable } from '../helpers/karbor.js';
 
 vi.setConfig({ testTimeout: 300_000 });
@@ -136,7 +136,7 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
     const cp = { id: checkpointId };
 
     // The bank was created on first use, keyed by a private key file beside it.
-    const bank = h.hoard.config.providers.find((p) => p.id === DEFAULT_PROVIDER_ID)!.bank.path;
+    const bank = fsBankPath(h.hoard.config);
     expect((await stat(`${bank}.key`)).mode & 0o777).toBe(0o600);
     expect(await snapshotsIn(bank)).toBeGreaterThanOrEqual(1);
     const before = await snapshotsIn(bank);

@@ -29,10 +29,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const fsSpec = (bank: string) => ({ providerId: P, label: bank, keyFile: `${bank}.key`, backend: async () => fsBackend({ root: bank }) });
+
 describe('providerBanks', () => {
   it('creates the bank and a 0600 key file on first use, reports progress, and records the parent snapshot', async () => {
     const bank = join(dir, 'bank');
-    banks = providerBanks([{ providerId: P, path: bank }]);
+    banks = providerBanks([fsSpec(bank)]);
     const seen: Progress[] = [];
     const data = banks.handle(P, (p) => seen.push(p));
     const first = await data.backupTree(join(dir, 'src'));
@@ -47,7 +49,7 @@ describe('providerBanks', () => {
   });
 
   it('restores into a new directory, and applies fail, skip and overwrite to a non-empty one', async () => {
-    banks = providerBanks([{ providerId: P, path: join(dir, 'bank'), passphrase: 'correct horse' }]);
+    banks = providerBanks([{ ...fsSpec(join(dir, 'bank')), passphrase: 'correct horse' }]);
     const data = banks.handle(P, () => {});
     const { snapshot } = await data.backupTree(join(dir, 'src'));
 
@@ -78,7 +80,7 @@ describe('providerBanks', () => {
 
   it('forgets a snapshot, twice without error', async () => {
     const bank = join(dir, 'bank');
-    banks = providerBanks([{ providerId: P, path: bank }]);
+    banks = providerBanks([fsSpec(bank)]);
     const data = banks.handle(P, () => {});
     const { snapshot } = await data.backupTree(join(dir, 'src'));
     await data.forget(snapshot);
@@ -87,12 +89,12 @@ describe('providerBanks', () => {
   });
 
   it('refuses a provider without a bank, and a bank whose key file is missing', async () => {
-    banks = providerBanks([{ providerId: P, path: join(dir, 'bank') }]);
+    banks = providerBanks([fsSpec(join(dir, 'bank'))]);
     await expect(banks.handle('other', () => {}).forget('x')).rejects.toThrow('Provider other has no bank configured');
     await banks.handle(P, () => {}).backupTree(join(dir, 'src'));
     await banks.close();
     await rm(join(dir, 'bank.key'));
-    banks = providerBanks([{ providerId: P, path: join(dir, 'bank') }]);
+    banks = providerBanks([fsSpec(join(dir, 'bank'))]);
     await expect(banks.handle(P, () => {}).backupTree(join(dir, 'src'))).rejects.toThrow(`its key file ${join(dir, 'bank')}.key is missing`);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
-import { defaultConfig, type AuthStrategy, type Config } from '../../src/config/index.js';
+import { DEFAULT_PROVIDER_ID, defaultConfig, type AuthStrategy, type Config } from '../../src/config/index.js';
 import { buildApp } from '../../src/api/app.js';
 import { compose, type Hoard } from '../../src/roles/compose.js';
 import { authenticatorFor } from '../../src/roles/api.js';
@@ -92,6 +92,13 @@ export async function startHoard(opts: StartOptions = {}): Promise<TestHoard> {
       }
     },
   };
+}
+
+/** fsBankPath is the directory of the default provider's file-system bank. */
+export function fsBankPath(config: Config): string {
+  const bank = config.providers.find((p) => p.id === DEFAULT_PROVIDER_ID)!.bank;
+  if (bank.type !== 'fs') throw new Error('the default provider has no file-system bank');
+  return bank.path;
 }
 
 export async function dropSchema(schema: string): Promise<void> {

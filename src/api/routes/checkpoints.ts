@@ -47,6 +47,8 @@ export function checkpointView(c: CheckpointRecord): Record<string, unknown> {
     resource_graph: c.resourceGraph,
     created_at: c.createdAt.slice(0, 10),
     extra_info: c.extraInfo ? JSON.stringify(c.extraInfo) : null,
+    // Hoard's addition (the Karbor client ignores it): retention never deletes a pinned checkpoint.
+    pinned: c.pinned === true,
   };
 }
 

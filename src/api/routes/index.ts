@@ -9,6 +9,7 @@ import { protectableRoutes } from './protectables.js';
 import { providerRoutes } from './providers.js';
 import { quotaRoutes } from './quotas.js';
 import { restoreRoutes } from './restores.js';
+import { retentionRoutes } from './retention.js';
 import { scheduledOperationRoutes } from './scheduled-operations.js';
 import { triggerRoutes } from './triggers.js';
 import { verificationRoutes } from './verifications.js';
@@ -26,5 +27,6 @@ export function v1Routes(services: Services): FastifyPluginAsync {
     await app.register(operationLogRoutes(services));
     await app.register(quotaRoutes(services));
     await app.register(osServiceRoutes(services));
+    await app.register(retentionRoutes(services));
   };
 }

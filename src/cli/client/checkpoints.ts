@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_PROVIDER_ID } from '../../config/index.js';
 import { printObject, printTable } from '../output.js';
 import { ApiClient, collect, withConnection, type ConnectionOptions } from './http.js';
+import { intervalMs, watch, type WatchFlags } from './watch.js';
 
 interface ProviderOptions extends ConnectionOptions {
   provider: string;
@@ -65,10 +66,21 @@ export function checkpointCommands(program: Command): void {
       printObject(o.json ? body : body.checkpoint, o.json);
     });
 
-  withProvider(cp.command('show <id>').description('show one checkpoint')).action(async (id: string, o: ProviderOptions) => {
-    const body = await new ApiClient(o).get(path(o, id));
-    printObject(o.json ? body : body.checkpoint, o.json);
-  });
+  withProvider(cp.command('show <id>').description('show one checkpoint; --watch follows it to its end with a progress bar'))
+    .option('--watch', 'poll until the checkpoint is available, error or deleted, drawing progress on stderr')
+    .option('--interval <seconds>', 'seconds between polls with --watch', '1')
+    .action(async (id: string, o: ProviderOptions & WatchFlags) => {
+      const api = new ApiClient(o);
+      if (o.watch) {
+        const status = await watch({
+          read: async () => { const c = (await api.get(path(o, id))).checkpoint; return { status: c.status, progress: c.progress }; },
+          final: ['available', 'error', 'deleted', 'error-deleting'], intervalMs: intervalMs(o.interval),
+        });
+        if (status === 'error' || status === 'error-deleting') process.exitCode = 1;
+      }
+      const body = await api.get(path(o, id));
+      printObject(o.json ? body : body.checkpoint, o.json);
+    });
 
   withProvider(cp.command('delete <id>').description('delete a checkpoint')).action(async (id: string, o: ProviderOptions) => {
     const body = await new ApiClient(o).delete(path(o, id));

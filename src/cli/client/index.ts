@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { checkpointCommands } from './checkpoints.js';
 import { planCommands } from './plans.js';
 import { restoreCommands } from './restores.js';
+import { retentionCommands } from './retention.js';
 import { triggerCommands } from './triggers.js';
 
 export function clientCommands(program: Command): void {
@@ -10,4 +11,6 @@ export function clientCommands(program: Command): void {
   checkpointCommands(program);
   restoreCommands(program);
   triggerCommands(program);
+  // After checkpointCommands: it adds pin and unpin to the `checkpoint` group.
+  retentionCommands(program);
 }

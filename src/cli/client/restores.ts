@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_PROVIDER_ID } from '../../config/index.js';
 import { printObject, printTable } from '../output.js';
 import { ApiClient, parseJsonOption, withConnection, type ConnectionOptions } from './http.js';
+import { intervalMs, watch, type WatchFlags } from './watch.js';
 
 interface ListOptions extends ConnectionOptions {
   status?: string;
@@ -47,8 +48,20 @@ export function restoreCommands(program: Command): void {
       printObject(o.json ? body : body.restore, o.json);
     });
 
-  withConnection(restore.command('show <id>').description('show one restore')).action(async (id: string, o: ConnectionOptions) => {
-    const body = await new ApiClient(o).get(`/restores/${encodeURIComponent(id)}`);
-    printObject(o.json ? body : body.restore, o.json);
-  });
+  withConnection(restore.command('show <id>').description('show one restore; --watch follows it to its end with a progress bar'))
+    .option('--watch', 'poll until the restore succeeds or fails, drawing progress on stderr')
+    .option('--interval <seconds>', 'seconds between polls with --watch', '1')
+    .action(async (id: string, o: ConnectionOptions & WatchFlags) => {
+      const api = new ApiClient(o);
+      const path = `/restores/${encodeURIComponent(id)}`;
+      if (o.watch) {
+        const status = await watch({
+          read: async () => { const r = (await api.get(path)).restore; return { status: r.status, progress: r.progress }; },
+          final: ['success', 'fail'], intervalMs: intervalMs(o.interval),
+        });
+        if (status === 'fail') process.exitCode = 1;
+      }
+      const body = await api.get(path);
+      printObject(o.json ? body : body.restore, o.json);
+    });
 }

@@ -96,6 +96,7 @@ export function checkpointService(deps: ServiceDeps, providers: ProviderService,
       if (!DELETABLE.includes(cp.status)) {
         throw new HoardError('invalid_state', `Checkpoint ${id} is ${cp.status}; only an available or error checkpoint can be deleted.`);
       }
+      if (cp.pinned) throw new HoardError('invalid_state', `Checkpoint ${id} is pinned; unpin it (hoard checkpoint unpin ${id}) before deleting it.`);
       await engine.deleteCheckpoint(providers.get(providerId), cp);
     },
 
