@@ -18,6 +18,9 @@ need_pkg() {
 }
 
 need_pkg python3-karborclient
+# The ssh hook tests start their own sshd (test/helpers/sshd.ts) on a free port; the package's own
+# service is never started or enabled here, only its binary is needed.
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_pkg openssh-server
 
 pg_url=${HOARD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 if ! command -v pg_isready >/dev/null || ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -26,17 +26,31 @@ export type TaskRow = Omit<OperationTaskTable, 'state'> & { state: TaskState };
 export interface TaskKey { readonly operationId: string; readonly resourceKey: string; readonly hook: string }
 
 type Db = Kysely<Database>;
-// SQLite allows 32766 bound variables per statement; 11 columns × 2000 rows stays well below.
+// Resources per task INSERT (one bound variable each): well below SQLite's 32766 and PostgreSQL's 65535.
 const INSERT_CHUNK = 2000;
+// Keys per batched task UPDATE: well under SQLite's variable limit, and a statement that stays cheap to plan.
+const UPDATE_CHUNK = 500;
 
 /** insertOperation stores a new operation row. */
 export async function insertOperation(db: Db, row: OperationRow): Promise<void> {
   await db.insertInto('operations').values(row).execute();
 }
 
-/** insertTasks stores task rows in chunks (a 10,000-resource plan has 40,000 of them). */
-export async function insertTasks(db: Db, rows: readonly TaskRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insertInto('operation_tasks').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+/**
+ * insertPendingTasks stores the `pending` task of every resource and hook of a new operation, one
+ * statement per INSERT_CHUNK resources that crosses the keys with the hooks in SQL: a 10,000-resource
+ * plan has 40,000 task rows, and binding only what differs between them keeps submission cheap.
+ */
+export async function insertPendingTasks(db: Db, operationId: string, resourceKeys: readonly string[], hooks: readonly string[], now: string): Promise<void> {
+  // CAST gives PostgreSQL a type for parameters that no column names.
+  const text = (v: string) => sql`(CAST(${v} AS text))`;
+  const hookRows = sql.join(hooks.map(text));
+  for (let i = 0; i < resourceKeys.length; i += INSERT_CHUNK) {
+    const keyRows = sql.join(resourceKeys.slice(i, i + INSERT_CHUNK).map(text));
+    await sql`INSERT INTO operation_tasks (operation_id, resource_key, hook, state, attempt, updated_at)
+      SELECT CAST(${operationId} AS text), k.column1, h.column1, 'pending', 0, CAST(${now} AS text)
+      FROM (VALUES ${keyRows}) AS k CROSS JOIN (VALUES ${hookRows}) AS h`.execute(db);
+  }
 }
 
 /** getOperation reads one operation. */
@@ -54,6 +68,15 @@ export async function latestOperation(db: Db, by: { checkpointId: string } | { r
 /** getTasks reads every task of an operation. */
 export async function getTasks(db: Db, operationId: string): Promise<TaskRow[]> {
   return (await db.selectFrom('operation_tasks').selectAll().where('operation_id', '=', operationId).execute()) as TaskRow[];
+}
+
+/**
+ * getStartedTasks reads the tasks of an operation that have left `pending`. A pending task is known
+ * without reading it: submission wrote it with attempt 0 and nothing else set, and a task that leaves
+ * pending never returns. So a run loads only these rows, none at all for a fresh operation.
+ */
+export async function getStartedTasks(db: Db, operationId: string): Promise<TaskRow[]> {
+  return (await db.selectFrom('operation_tasks').selectAll().where('operation_id', '=', operationId).where('state', '!=', 'pending').execute()) as TaskRow[];
 }
 
 /**
@@ -93,11 +116,20 @@ export async function holdsLease(db: Db, dialect: Dialect, id: string, owner: st
   return r.rows.length > 0;
 }
 
-/** updateTask changes a task only if it is in one of `from`; it tells whether it did. */
-export async function updateTask(db: Db, k: TaskKey, from: readonly TaskState[], set: Partial<TaskRow>): Promise<boolean> {
-  const r = await db.updateTable('operation_tasks').set(set).where('operation_id', '=', k.operationId)
-    .where('resource_key', '=', k.resourceKey).where('hook', '=', k.hook).where('state', 'in', [...from]).executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+/**
+ * updateTasks applies one guarded change to many tasks of one operation and hook: each row changes only
+ * if it is in one of `from`. It answers the resource keys it changed, so the caller can tell each task
+ * apart as if it had been updated alone. The journal's group commit uses it to write a turn's worth of
+ * same-shaped transitions in one statement (per UPDATE_CHUNK keys) instead of one statement per task.
+ */
+export async function updateTasks(db: Db, operationId: string, hook: string, resourceKeys: readonly string[], from: readonly TaskState[], set: Partial<TaskRow>): Promise<Set<string>> {
+  const changed = new Set<string>();
+  for (let i = 0; i < resourceKeys.length; i += UPDATE_CHUNK) {
+    const rows = await db.updateTable('operation_tasks').set(set).where('operation_id', '=', operationId).where('hook', '=', hook)
+      .where('state', 'in', [...from]).where('resource_key', 'in', resourceKeys.slice(i, i + UPDATE_CHUNK)).returning('resource_key').execute();
+    for (const r of rows) changed.add(r.resource_key);
+  }
+  return changed;
 }
 
 /** setOperationStatus moves an operation to `to` only from one of `from`; it tells whether it did. */

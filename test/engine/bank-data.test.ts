@@ -78,6 +78,39 @@ describe('providerBanks', () => {
     expect((await readdir(dir)).filter((n) => n.includes('hoard-restore'))).toEqual([]);
   });
 
+  it('verifies a snapshot by reading it back, and names the damaged file after a byte flips in its pack', async () => {
+    const bank = join(dir, 'bank');
+    await writeFile(join(dir, 'src', 'big.bin'), Buffer.alloc(300_000, 3).map((_, i) => (i * 7919) % 251));
+    banks = providerBanks([fsSpec(bank)]);
+    const seen: Progress[] = [];
+    const data = banks.handle(P, (p) => seen.push(p));
+    const { snapshot } = await data.backupTree(join(dir, 'src'));
+    expect(await data.verifyTree(snapshot)).toEqual({ files: 3, bytes: 300_009, damaged: [] });
+    expect(seen.at(-1)).toMatchObject({ bytesDone: 300_009, bytesTotal: 300_009 });
+    // Flip one byte in the middle of every pack: the big file's data lives there.
+    const packs: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await walk(join(d, e.name));
+        else packs.push(join(d, e.name));
+      }
+    };
+    await walk(join(bank, 'data'));
+    expect(packs.length).toBeGreaterThan(0);
+    for (const p of packs) {
+      const bytes = await readFile(p);
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = bytes[at]! ^ 0xff;
+      await writeFile(p, bytes);
+    }
+    await banks.close();
+    banks = providerBanks([fsSpec(bank)]);
+    const r = await banks.handle(P, () => {}).verifyTree(snapshot);
+    expect(r.damaged).toContain('big.bin');
+    expect(r.files).toBe(3);
+    await expect(banks.handle(P, () => {}).verifyTree('f'.repeat(64))).rejects.toThrow(`Snapshot ${'f'.repeat(64)} cannot be read`);
+  });
+
   it('forgets a snapshot, twice without error', async () => {
     const bank = join(dir, 'bank');
     banks = providerBanks([fsSpec(bank)]);

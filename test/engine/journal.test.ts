@@ -1,7 +1,8 @@
 /**
  * Journal and leases on both databases: each operation is claimed by exactly one of two competing
- * workers, a worker whose lease was taken over can no longer write, and a transition the table does
- * not allow is refused without changing the row.
+ * workers, a worker whose lease was taken over can no longer write, a transition the table does not
+ * allow is refused without changing the row, and a group-committed batch gives every entry the answer
+ * it would have had alone.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -69,5 +70,27 @@ describe.each(DIALECTS)('journal and leases on %s', (dialect) => {
     expect(TASK_TRANSITIONS.finish.from).not.toContain('pending');
     await expect(finishTask(journalWriter(store, 'w'), task)).rejects.toBeInstanceOf(IllegalTransition);
     expect((await getTasks(store.db, id!)).find((t) => t.resource_key === task.resourceKey && t.hook === 'main')?.state).toBe('pending');
+  });
+
+  it('applies a batch as if entry by entry: one answer each, and a task repeated in it sees its first change', async () => {
+    const [id] = await submit(1);
+    const now = Date.now();
+    await claimOperations(store.db, store.dialect, 'w', iso(now), iso(now + 60_000), 1);
+    const keys = [...new Set((await getTasks(store.db, id!)).map((t) => t.resource_key))];
+    const w = journalWriter(store, 'w');
+    const k = (resourceKey: string, hook: string) => ({ operationId: id!, resourceKey, hook });
+    // Written in the same turn, all of these are committed in one transaction.
+    const results = await Promise.allSettled([
+      ...keys.map((key) => startTask(w, k(key, 'prepareBegin'))),
+      finishTask(w, k(keys[0]!, 'prepareBegin')),
+      finishTask(w, k(keys[1]!, 'main')),
+    ]);
+    expect(results.slice(0, -1).map((r) => r.status)).toEqual(Array(keys.length + 1).fill('fulfilled'));
+    expect(results.at(-1)).toMatchObject({ status: 'rejected', reason: expect.any(IllegalTransition) });
+    const tasks = await getTasks(store.db, id!);
+    const row = (key: string, hook: string) => tasks.find((t) => t.resource_key === key && t.hook === hook)!;
+    expect(row(keys[0]!, 'prepareBegin')).toMatchObject({ state: 'done', started_at: expect.any(String), ended_at: expect.any(String) });
+    for (const key of keys.slice(1)) expect(row(key, 'prepareBegin')).toMatchObject({ state: 'running', started_at: expect.any(String), ended_at: null });
+    expect(row(keys[1]!, 'main').state).toBe('pending');
   });
 });

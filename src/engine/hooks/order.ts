@@ -30,6 +30,8 @@ export interface TaskDag {
   readonly count: number;
   readonly successors: readonly (readonly number[])[];
   index(key: string, hook: HookName): number;
+  /** node is a resource's position in `keys` (its tasks are node × 4 … node × 4 + 3). */
+  node(key: string): number;
   task(i: number): { readonly key: string; readonly hook: HookName };
 }
 
@@ -37,12 +39,13 @@ export interface TaskDag {
 export function taskDag(g: ResourceGraph): TaskDag {
   const keys = postOrder(g);
   const pos = new Map(keys.map((k, i) => [k, i]));
-  const index = (key: string, hook: HookName) => pos.get(key)! * HOOKS.length + HOOKS.indexOf(hook);
+  const hookPos = new Map(HOOKS.map((h, i) => [h, i]));
+  const index = (key: string, hook: HookName) => pos.get(key)! * HOOKS.length + hookPos.get(hook)!;
   const successors: number[][] = Array.from({ length: keys.length * HOOKS.length }, () => []);
   for (const key of keys) {
     for (const rule of HOOK_ORDER) for (const [a, b] of pairs(g, key, rule.between)) successors[index(a, rule.before)]!.push(index(b, rule.after));
   }
-  return { keys, count: successors.length, successors, index, task: (i) => ({ key: keys[Math.floor(i / HOOKS.length)]!, hook: HOOKS[i % HOOKS.length]! }) };
+  return { keys, count: successors.length, successors, index, node: (key) => pos.get(key)!, task: (i) => ({ key: keys[Math.floor(i / HOOKS.length)]!, hook: HOOKS[i % HOOKS.length]! }) };
 }
 
 /** pairs lists the (first, second) resources a rule links, as seen from one node. */

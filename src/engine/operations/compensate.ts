@@ -29,7 +29,7 @@ async function compensateOne(run: Run, key: string): Promise<string | undefined>
   const op = pluginOp(run, key);
   let failure: string | undefined;
   if (op.compensate) {
-    const ctx = hookContext(run, key, 'compensate', run.cancel.signal, { writes: [], lastProgressAt: 0 });
+    const ctx = hookContext(run, key, 'compensate', run.cancel, { writes: [], lastProgressAt: 0 });
     try {
       await withTimeout(() => op.compensate!.call(op, ctx), run.deps.options.hookTimeoutMs, run.cancel.signal);
     } catch (err) {

@@ -1,9 +1,15 @@
 /**
  * The HookContext a plugin's hook receives: its resource, merged parameters, metadata slot, the shared
- * restore id map, its provider's data handle (whose progress is the hook's), progress and status reporting, and its abort signal. Status writes are journaled in
- * order and awaited before the hook's task is finished, so a finished task never has a status missing.
+ * restore id map, its provider's data handle (whose progress is the hook's), progress and status
+ * reporting, and its abort signal. Status writes are journaled in order and awaited before the hook's
+ * task is finished, so a finished task never has a status missing.
+ *
+ * The signal, parameters, metadata slot and data handle are made when a hook first reads them: most
+ * hooks read few of them, and making all four for each of a large plan's hook calls cost more than the
+ * engine's own bookkeeping. They are own enumerable getters, so spreading a context still copies them.
  */
-import type { HookContext, Progress } from '../../plugins/sdk/index.js';
+import type { DataHandle, HookContext, Progress } from '../../plugins/sdk/index.js';
+import type { ResourceRecord } from '../sink.js';
 import { recordProgress, recordResourceStatus } from '../journal/index.js';
 import { parametersFor } from './model.js';
 import { taskKey, type Run } from './run-state.js';
@@ -14,19 +20,23 @@ export interface HookCall {
   lastProgressAt: number;
 }
 
-/** hookContext builds the context of one hook call. */
-export function hookContext(run: Run, key: string, hook: string, signal: AbortSignal, call: HookCall): HookContext {
+/** hookContext builds the context of one hook call; `scope.signal` is read only if the hook reads ctx.signal. */
+export function hookContext(run: Run, key: string, hook: string, scope: { readonly signal: AbortSignal }, call: HookCall): HookContext {
   const { op, deps } = run;
   const r = op.graph.nodes.get(key)!.resource;
+  let parameters: Record<string, unknown> | undefined;
+  let metadata: ResourceRecord | undefined;
+  let data: DataHandle | undefined;
+  const progress = (p: Progress) => reportProgress(run, key, hook, p, call);
   return {
     operation: { id: op.row.id, kind: op.kind, checkpointId: op.row.checkpoint_id!, projectId: op.row.project_id },
     resource: r,
-    parameters: parametersFor(op.parameters, r),
-    signal,
-    metadata: deps.sink.resource(op.row.checkpoint_id!, key),
+    get parameters() { return (parameters ??= parametersFor(op.parameters, r)); },
+    get signal() { return scope.signal; },
+    get metadata() { return (metadata ??= deps.sink.resource(op.row.checkpoint_id!, key)); },
     newResources: op.newResources,
-    data: deps.banks.handle(op.row.provider_id, (p) => reportProgress(run, key, hook, p, call)),
-    progress: (p) => reportProgress(run, key, hook, p, call),
+    get data() { return (data ??= deps.banks.handle(op.row.provider_id, progress)); },
+    progress,
     setStatus: (status, reason) => {
       if (op.kind !== 'restore') return;
       run.statusSet.add(key);

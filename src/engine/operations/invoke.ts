@@ -5,6 +5,7 @@
  */
 import { RetryLater, Unrecoverable, type HookName, type HookResult, type ResourceOperation } from '../../plugins/sdk/index.js';
 import { recordNewResources } from '../journal/index.js';
+import { CallScope, onAbort } from '../scheduler/index.js';
 import { hookContext, type HookCall } from './context.js';
 import type { Run } from './run-state.js';
 
@@ -17,11 +18,10 @@ export type HookOutcome =
 /** callHook runs `op[hook]` once and journals what it reported (statuses, new resource ids) before returning. */
 export async function callHook(run: Run, key: string, hook: HookName, op: ResourceOperation, signal: AbortSignal): Promise<HookOutcome> {
   const call: HookCall = { writes: [], lastProgressAt: 0 };
-  const before = new Map(run.op.newResources);
   try {
     const result = await withTimeout((s) => op[hook]!.call(op, hookContext(run, key, hook, s, call)), run.deps.options.hookTimeoutMs, signal, run.cancel.signal);
-    await Promise.all(call.writes);
-    await persistNewResources(run, before);
+    if (call.writes.length > 0) await Promise.all(call.writes);
+    await persistNewResources(run);
     return { kind: 'done', result };
   } catch (err) {
     await Promise.allSettled(call.writes);
@@ -30,38 +30,49 @@ export async function callHook(run: Run, key: string, hook: HookName, op: Resour
   }
 }
 
+/** Scope is what a call receives: its signal, made when first read (most hooks never read it). */
+export interface Scope { readonly signal: AbortSignal }
+
 /**
- * withTimeout runs `fn` with a signal aborted by any parent or after `ms`, and stops waiting then.
- * Parents are linked by hand and unlinked at the end: AbortSignal.any would keep a dependent per call
- * on the run's long-lived signal (40,000 for a 10,000-resource plan).
+ * withTimeout runs `fn` with a scope whose signal aborts when any parent does or after `ms`, and stops
+ * waiting then (rejecting with the reason; `fn`'s own late outcome is ignored). A parent already aborted
+ * still calls `fn`, with an aborted signal, and rejects at once.
  */
-export async function withTimeout<T>(fn: (s: AbortSignal) => Promise<T>, ms: number, ...parents: AbortSignal[]): Promise<T> {
-  const ac = new AbortController();
-  const links = parents.map((p) => {
-    const onAbort = () => ac.abort(p.reason);
-    if (p.aborted) onAbort();
-    else p.addEventListener('abort', onAbort, { once: true });
-    return () => p.removeEventListener('abort', onAbort);
+export function withTimeout<T>(fn: (s: Scope) => Promise<T>, ms: number, ...parents: AbortSignal[]): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const scope = new CallScope();
+    const unlinks: (() => void)[] = [];
+    let settled = false;
+    const end = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      for (const unlink of unlinks) unlink();
+      return true;
+    };
+    const stop = (reason: unknown) => {
+      scope.abort(reason);
+      if (end()) reject(reason);
+    };
+    const timer = setTimeout(() => stop(new Unrecoverable(`it did not finish within ${ms} ms (the hook timeout)`)), ms);
+    for (const p of parents) {
+      if (settled) break;
+      if (p.aborted) stop(p.reason);
+      else unlinks.push(onAbort(p, stop));
+    }
+    let result: Promise<T>;
+    try {
+      result = fn(scope);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then((v) => { if (end()) resolve(v); }, (err: unknown) => { if (end()) reject(err); });
   });
-  const timer = setTimeout(() => ac.abort(new Unrecoverable(`it did not finish within ${ms} ms (the hook timeout)`)), ms);
-  try {
-    return await Promise.race([fn(ac.signal), rejected(ac.signal)]);
-  } finally {
-    clearTimeout(timer);
-    links.forEach((unlink) => unlink());
-  }
 }
 
-function rejected(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
-
-async function persistNewResources(run: Run, before: ReadonlyMap<string, string>): Promise<void> {
-  const added = [...run.op.newResources].filter(([k, v]) => before.get(k) !== v);
-  if (added.length > 0) await recordNewResources(run.deps.writer, run.deps.store, run.op.row.id, Object.fromEntries(added));
+async function persistNewResources(run: Run): Promise<void> {
+  const added = run.op.newResources.takeAdded();
+  if (added) await recordNewResources(run.deps.writer, run.deps.store, run.op.row.id, added);
 }
 
 /** messageOf turns anything thrown into a reason a person can read. */

@@ -66,16 +66,43 @@ export interface LoadedOperation {
   readonly graph: ResourceGraph;
   readonly plugins: ReadonlyMap<string, string>;
   readonly parameters: ParameterMap;
-  readonly newResources: Map<string, string>;
-  /** tasks by `key|hook`; the runner updates its copy as transitions commit. */
-  readonly tasks: Map<string, TaskRow>;
+  readonly newResources: NewResources;
+  /** started holds the tasks that have left `pending`, by `key|hook`; every other task is pending. */
+  readonly started: Map<string, TaskRow>;
+}
+
+/**
+ * NewResources is a restore's shared original→new id map (HookContext.newResources) that remembers what
+ * hooks set since the last `takeAdded`, so that only those entries are journaled after a hook, instead
+ * of comparing the whole map before and after every call (quadratic for a large restore).
+ */
+export class NewResources extends Map<string, string> {
+  private added = new Map<string, string>();
+
+  constructor(initial: Readonly<Record<string, string>>) {
+    super();
+    for (const [k, v] of Object.entries(initial)) super.set(k, v);
+  }
+
+  override set(k: string, v: string): this {
+    if (this.get(k) !== v) this.added.set(k, v);
+    return super.set(k, v);
+  }
+
+  /** takeAdded answers the entries set since the last call (undefined when none) and forgets them. */
+  takeAdded(): Record<string, string> | undefined {
+    if (this.added.size === 0) return undefined;
+    const out = Object.fromEntries(this.added);
+    this.added = new Map();
+    return out;
+  }
 }
 
 /** taskId is the in-memory key of a task row. */
 export const taskId = (resourceKey: string, hook: string) => `${resourceKey}|${hook}`;
 
-/** load parses an operation row and its tasks. */
-export function load(row: OperationRow, tasks: readonly TaskRow[]): LoadedOperation {
+/** load parses an operation row and its started tasks (getStartedTasks). */
+export function load(row: OperationRow, started: readonly TaskRow[]): LoadedOperation {
   const { graph, plugins } = thaw(row.graph);
   return {
     row,
@@ -83,9 +110,14 @@ export function load(row: OperationRow, tasks: readonly TaskRow[]): LoadedOperat
     graph,
     plugins,
     parameters: JSON.parse(row.parameters) as ParameterMap,
-    newResources: new Map(Object.entries(JSON.parse(row.new_resources) as Record<string, string>)),
-    tasks: new Map(tasks.map((t) => [taskId(t.resource_key, t.hook), t])),
+    newResources: new NewResources(JSON.parse(row.new_resources) as Record<string, string>),
+    started: new Map(started.map((t) => [taskId(t.resource_key, t.hook), t])),
   };
+}
+
+/** pendingTask is the row of a task that never left `pending`, as submission wrote it. */
+export function pendingTask(op: OperationRow, resourceKey: string, hook: string): TaskRow {
+  return { operation_id: op.id, resource_key: resourceKey, hook, state: 'pending', attempt: 0, handle: null, reason: null, progress: null, started_at: null, ended_at: null, updated_at: op.created_at };
 }
 
 /** parametersFor merges Karbor's parameters for one resource: `Type`, then `Type#id` overriding it. */

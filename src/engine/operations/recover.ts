@@ -4,13 +4,13 @@
  * Otherwise the task fails with a reason naming the resource and hook, and the operation fails (and
  * compensates) instead of guessing. `polling` tasks need nothing here: runTask re-attaches to their handle.
  */
-import { HOOKS } from '../../plugins/sdk/index.js';
+import { HOOKS, type HookName } from '../../plugins/sdk/index.js';
 import { failTask, resumeTask } from '../journal/index.js';
 import { pluginOp, row, setRow, taskKey, type Run } from './run-state.js';
 
 /** recover prepares interrupted tasks; it answers the key and hook of the first one that cannot resume. */
-export async function recover(run: Run): Promise<{ key: string; hook: string } | undefined> {
-  let stuck: { key: string; hook: string } | undefined;
+export async function recover(run: Run): Promise<{ key: string; hook: HookName } | undefined> {
+  let stuck: { key: string; hook: HookName } | undefined;
   for (const key of run.dag.keys) {
     const op = pluginOp(run, key);
     for (const hook of HOOKS) {

@@ -5,19 +5,20 @@
  * Contract: the caller holds the operation's lease; on `drained` the operation is left for the next
  * owner (nothing was finalized); errors other than LeaseLost propagate after the run stopped.
  */
+import type { HookName } from '../../plugins/sdk/index.js';
 import type { TaskRow } from '../../store/operations.js';
-import { getOperation, getTasks } from '../../store/operations.js';
+import { getOperation, getStartedTasks } from '../../store/operations.js';
 import { taskDag } from '../hooks/order.js';
 import { moveOperation } from '../journal/index.js';
 import { runDag } from '../scheduler/index.js';
 import { compensateOwed } from './compensate.js';
 import { finishSubject, type Outcome } from './finish.js';
 import { messageOf } from './invoke.js';
-import { load, operationOf } from './model.js';
+import { load } from './model.js';
 import { recover } from './recover.js';
-import { row, type Run, type RunDeps } from './run-state.js';
+import { newRun, type Run, type RunDeps } from './run-state.js';
 import { failureReason, reportRemaining } from './statuses.js';
-import { runTask } from './task.js';
+import { runTask, slotLane } from './task.js';
 
 /** RunEnd says how a run stopped: finished (done or error), or drained and left for another owner. */
 export type RunEnd = 'finished' | 'drained';
@@ -42,9 +43,8 @@ export async function runOperation(deps: RunDeps, id: string, drain: AbortSignal
 async function prepare(deps: RunDeps, id: string, cancel: AbortController): Promise<Run | string> {
   const opRow = (await getOperation(deps.store.db, id))!;
   try {
-    const op = load(opRow, await getTasks(deps.store.db, id));
-    for (const [key, node] of op.graph.nodes) operationOf(deps.registry, op.plugins.get(key)!, op.kind, node.resource.type);
-    return { deps, op, dag: taskDag(op.graph), progress: progressOf(op.tasks.values()), statusSet: new Set(), cancel };
+    const op = load(opRow, await getStartedTasks(deps.store.db, id));
+    return newRun(deps, op, taskDag(op.graph), progressOf(op.started.values()), cancel);
   } catch (err) {
     return `the operation cannot be run: ${messageOf(err)}`;
   }
@@ -57,9 +57,11 @@ async function execute(run: Run, drain: AbortSignal): Promise<Outcome | 'drained
   const r = await runDag({
     count: run.dag.count,
     successors: run.dag.successors,
-    done: (i) => { const t = run.dag.task(i); return row(run, t.key, t.hook).state === 'done'; },
+    done: (i) => run.rows[i]!.state === 'done',
     run: (i, signal) => runTask(run, i, signal),
     policy: run.op.kind === 'protect' ? 'abort' : 'continue',
+    lane: (i) => slotLane(run, i),
+    laneWindow: 2 * Math.min(run.deps.options.concurrency.global, run.deps.options.concurrency.perPlugin),
     drain,
   });
   if (r.error !== undefined) throw r.error;
@@ -96,8 +98,8 @@ async function abandon(deps: RunDeps, id: string, reason: string): Promise<RunEn
   return 'finished';
 }
 
-function firstFailed(run: Run): { key: string; hook: string } | undefined {
-  for (const t of run.op.tasks.values()) if (t.state === 'failed') return { key: t.resource_key, hook: t.hook };
+function firstFailed(run: Run): { key: string; hook: HookName } | undefined {
+  for (const t of run.rows) if (t.state === 'failed') return { key: t.resource_key, hook: t.hook as HookName };
   return undefined;
 }
 

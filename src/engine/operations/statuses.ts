@@ -41,6 +41,6 @@ async function setStatus(run: Run, key: string, status: string, reason: string |
 }
 
 /** failureReason is the operation's reason for a failed task: `Type id (name): hook failed: why`. */
-export function failureReason(run: Run, key: string, hook: string): string {
+export function failureReason(run: Run, key: string, hook: HookName): string {
   return `${describe(run.op.graph.nodes.get(key)!.resource)}: ${hook} failed: ${row(run, key, hook).reason ?? 'unknown reason'}`;
 }

@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import { HOOKS, type Resource } from '../../plugins/sdk/index.js';
 import { checkpoints, operationLogs, restores, type CheckpointRecord, type Database, type RestoreRecord, type Store } from '../../store/index.js';
-import { insertOperation, insertTasks, type OperationRow, type TaskRow } from '../../store/operations.js';
+import { insertOperation, insertPendingTasks, type OperationRow } from '../../store/operations.js';
 import { newId } from '../../util/ids.js';
 import { postOrder, type ResourceGraph } from '../graph/index.js';
 import { freeze, type EngineKind, type ParameterMap } from './model.js';
@@ -40,9 +40,7 @@ export async function insertOperationRows(trx: Kysely<Database>, s: Submission, 
   const keys = postOrder(s.graph);
   await operationLogs.insertLog(trx, logRow(s, logId, now));
   await insertOperation(trx, operationRow(s, id, logId, keys, now));
-  await insertTasks(trx, keys.flatMap((k) => HOOKS.map((hook): TaskRow => ({
-    operation_id: id, resource_key: k, hook, state: 'pending', attempt: 0, handle: null, reason: null, progress: null, started_at: null, ended_at: null, updated_at: now,
-  }))));
+  await insertPendingTasks(trx, id, keys, HOOKS, now);
   return id;
 }
 

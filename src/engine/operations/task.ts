@@ -20,12 +20,18 @@ export async function runTask(run: Run, i: number, signal: AbortSignal): Promise
   let ok: boolean;
   if (row(run, key, hook).state === 'polling') ok = await slot(run, key, () => reattach(run, key, hook, op, signal));
   else if (!op[hook]) ok = await skip(run, key, hook);
-  else ok = await slot(run, key, () => execute(run, key, hook, op, signal));
-  await afterTask(run, key, hook, ok);
+  else ok = await execute(run, key, hook, op, signal);
+  if (run.op.kind === 'restore') await afterTask(run, key, hook, ok);
   return ok;
 }
 
-function slot(run: Run, key: string, fn: () => Promise<boolean>): Promise<boolean> {
+/** slotLane is the plugin whose slot task `i` will wait for, or undefined when it needs none (a skipped hook). */
+export function slotLane(run: Run, i: number): string | undefined {
+  const { key, hook } = run.dag.task(i);
+  return pluginOp(run, key)[hook] || run.rows[i]!.state === 'polling' ? run.op.plugins.get(key) : undefined;
+}
+
+function slot<T>(run: Run, key: string, fn: () => Promise<T>): Promise<T> {
   return run.deps.limits.withSlot(run.op.plugins.get(key)!, fn);
 }
 
@@ -35,32 +41,43 @@ async function skip(run: Run, key: string, hook: HookName): Promise<boolean> {
   return true;
 }
 
+type CallEnd = { readonly ok: true; readonly result: HookResult } | { readonly ok: false; readonly reason: string };
+
+/**
+ * execute runs the hook (with its retries) holding a slot, and journals how it ended after giving the
+ * slot back: the slot bounds running hooks, and a ready task taking it at once lets its `start` share a
+ * transaction with this `finish`, instead of every task costing two transactions of its own. Nothing
+ * that depends on this task runs before the `finish` commits (the DAG waits for this function).
+ */
 async function execute(run: Run, key: string, hook: HookName, op: ResourceOperation, signal: AbortSignal): Promise<boolean> {
+  const end = await slot(run, key, () => startAndCall(run, key, hook, op, signal));
+  if (!end.ok) return fail(run, key, hook, end.reason);
+  const { result } = end;
+  if (!result || !('handle' in result)) return finish(run, key, hook);
+  const h: PolledHandle = { value: result.handle, since: new Date().toISOString() };
+  await awaitPoll(run.deps.writer, taskKey(run, key, hook), h);
+  setRow(run, key, hook, 'polling', { handle: JSON.stringify(h) });
+  return slot(run, key, () => poll(run, key, hook, op, h, signal));
+}
+
+async function startAndCall(run: Run, key: string, hook: HookName, op: ResourceOperation, signal: AbortSignal): Promise<CallEnd> {
   if (row(run, key, hook).state === 'pending') {
     await startTask(run.deps.writer, taskKey(run, key, hook));
     setRow(run, key, hook, 'running');
   }
   for (let attempt = row(run, key, hook).attempt; ; attempt++) {
     const out = await callHook(run, key, hook, op, signal);
-    if (out.kind === 'done') return settle(run, key, hook, op, out.result, signal);
-    if (out.kind === 'failed' || attempt >= run.deps.options.retries) return fail(run, key, hook, out.reason);
+    if (out.kind === 'done') return { ok: true, result: out.result };
+    if (out.kind === 'failed' || attempt >= run.deps.options.retries) return { ok: false, reason: out.reason };
     await retryTask(run.deps.writer, taskKey(run, key, hook), attempt + 1, out.reason);
     setRow(run, key, hook, 'running', { attempt: attempt + 1 });
-    if (!(await pause(out.afterMs ?? backoffMs(run.deps.options.retryBackoff, attempt + 1), signal, run.cancel.signal))) return fail(run, key, hook, messageOf(signal.reason ?? run.cancel.signal.reason));
+    if (!(await pause(out.afterMs ?? backoffMs(run.deps.options.retryBackoff, attempt + 1), signal, run.cancel.signal))) return { ok: false, reason: messageOf(signal.reason ?? run.cancel.signal.reason) };
   }
 }
 
 async function pause(ms: number, signal: AbortSignal, cancel: AbortSignal): Promise<boolean> {
   if (cancel.aborted) return false;
-  return withTimeout((s) => sleep(ms, s), ms + 1000, signal, cancel).then(() => true, () => false);
-}
-
-async function settle(run: Run, key: string, hook: HookName, op: ResourceOperation, result: HookResult, signal: AbortSignal): Promise<boolean> {
-  if (!result || !('handle' in result)) return finish(run, key, hook);
-  const h: PolledHandle = { value: result.handle, since: new Date().toISOString() };
-  await awaitPoll(run.deps.writer, taskKey(run, key, hook), h);
-  setRow(run, key, hook, 'polling', { handle: JSON.stringify(h) });
-  return poll(run, key, hook, op, h, signal);
+  return withTimeout((s) => sleep(ms, s.signal), ms + 1000, signal, cancel).then(() => true, () => false);
 }
 
 function reattach(run: Run, key: string, hook: HookName, op: ResourceOperation, signal: AbortSignal): Promise<boolean> {
@@ -72,7 +89,7 @@ function reattach(run: Run, key: string, hook: HookName, op: ResourceOperation, 
 async function poll(run: Run, key: string, hook: HookName, op: ResourceOperation, h: PolledHandle, signal: AbortSignal): Promise<boolean> {
   if (!op.poll) return fail(run, key, hook, 'the plugin returned a handle to poll but has no poll function');
   const { options } = run.deps;
-  const ctx = hookContext(run, key, hook, signal, { writes: [], lastProgressAt: 0 });
+  const ctx = hookContext(run, key, hook, { signal }, { writes: [], lastProgressAt: 0 });
   const deadline = Date.parse(h.since) + options.pollTimeoutMs;
   try {
     const once = () => withTimeout(() => op.poll!.call(op, ctx, hook, h.value as Json), options.hookTimeoutMs, signal, run.cancel.signal);

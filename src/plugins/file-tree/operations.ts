@@ -101,12 +101,33 @@ const remove: ResourceOperation = {
   resumable: ['main', ...EMPTY_HOOKS],
 };
 
-/** directoryOperation is the plugin's behaviour for an operation kind (verify and copy come later). */
+const verify: ResourceOperation = {
+  async main(ctx) {
+    const saved = await savedInfo(ctx);
+    if (!saved) throw new Unrecoverable(`This checkpoint holds no snapshot of ${pathOf(ctx)}; there is nothing to verify.`);
+    const r = await ctx.data.verifyTree(saved.snapshot);
+    ctx.progress({ bytesDone: r.bytes, itemsDone: r.files });
+    if (r.damaged.length > 0) {
+      const shown = r.damaged.slice(0, 10).join(', ') + (r.damaged.length > 10 ? `, and ${r.damaged.length - 10} more` : '');
+      throw new Unrecoverable(`${r.damaged.length} of ${r.files} files of ${pathOf(ctx)} are damaged or missing in the bank: ${shown}`);
+    }
+    // A snapshot that reads back whole but holds less than protect recorded was cut short somewhere.
+    if (r.files !== saved.files || r.bytes !== saved.bytes) {
+      throw new Unrecoverable(`The snapshot of ${pathOf(ctx)} holds ${r.files} files and ${r.bytes} bytes, but protect recorded ${saved.files} files and ${saved.bytes} bytes.`);
+    }
+    ctx.setStatus('available');
+  },
+  // Verification only reads: running it again is always safe.
+  resumable: ['main', ...EMPTY_HOOKS],
+};
+
+/** directoryOperation is the plugin's behaviour for an operation kind (copy comes later). */
 export function directoryOperation(kind: OperationKind, roots: readonly string[]): ResourceOperation | undefined {
   switch (kind) {
     case 'protect': return protect;
     case 'restore': return restoreIn(roots);
     case 'delete': return remove;
+    case 'verify': return verify;
     default: return undefined;
   }
 }

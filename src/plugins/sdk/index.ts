@@ -95,6 +95,11 @@ export interface DataHandle {
   restoreTree(snapshot: string, target: string, opts: { readonly conflict: ConflictPolicy }): Promise<{ readonly files: number; readonly bytes: number }>;
   /** forget removes a snapshot; forgetting one that is already gone succeeds. Space is reclaimed by a later prune. */
   forget(snapshot: string): Promise<void>;
+  /**
+   * verifyTree reads back every byte of a snapshot's tree and authenticates it, writing nothing; it
+   * names each file (path inside the tree) whose data is missing or damaged instead of stopping at the first.
+   */
+  verifyTree(snapshot: string): Promise<{ readonly files: number; readonly bytes: number; readonly damaged: readonly string[] }>;
 }
 
 /**
