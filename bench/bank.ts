@@ -135,7 +135,14 @@ function table(results: Map<string, RunResult[]>, bytes: number): void {
   }
 }
 
+// The peers come from the distribution; install-peers.sh installs whichever is missing (apt-get).
+function installPeers(): void {
+  const r = spawnSync('sh', [join(REPO_DIR, 'bench', 'install-peers.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('installing restic and borg failed (bench/install-peers.sh)');
+}
+
 async function main(): Promise<void> {
+  installPeers();
   await mkdir(ROOT, { recursive: true });
   console.log(`data set in ${DATA} ...`);
   await buildDataset(DATA);

@@ -4,6 +4,7 @@ import { compose } from '../roles/compose.js';
 import { startApi } from '../roles/api.js';
 import { startHeartbeat } from '../roles/heartbeat.js';
 import { startProtection } from '../roles/protection.js';
+import { startScheduler } from '../roles/scheduler.js';
 
 const ROLES = ['api', 'protection', 'scheduler'] as const;
 
@@ -27,6 +28,11 @@ export function serveCommand(program: Command): void {
       if (roles.includes('protection')) {
         const protection = startProtection(hoard);
         stops.push(() => protection.stop());
+      }
+      if (roles.includes('scheduler')) {
+        const scheduler = startScheduler(hoard);
+        // Stopped before protection so no new checkpoint is submitted while workers drain.
+        stops.unshift(() => scheduler.stop());
       }
       const heartbeat = await startHeartbeat({ osServices: hoard.services.osServices, roles: roles as (typeof ROLES)[number][], intervalSeconds: config.services.heartbeatSeconds });
       stops.unshift(async () => heartbeat.stop());

@@ -11,14 +11,14 @@
  */
 import { HoardError } from '../model/errors.js';
 import type { PluginRegistry } from '../plugins/registry.js';
-import type { CheckpointRecord, PlanRecord, RestoreRecord, Store } from '../store/index.js';
+import type { CheckpointRecord, PlanRecord, RestoreRecord, Store, VerificationRecord } from '../store/index.js';
 import type { Clock } from '../util/clock.js';
 import { storedTime } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 import { buildGraph, deserializeGraph, serializeGraph } from './graph/index.js';
 import { resolvePlugins, type ParameterMap } from './operations/model.js';
 import { operationProgress, type OperationProgress } from './operations/progress.js';
-import { planResource, submitDelete, submitProtect, submitRestore } from './operations/submit.js';
+import { planResource, submitDelete, submitProtect, submitRestore, submitVerify } from './operations/submit.js';
 
 export { createWorker, type Worker, type WorkerDeps } from './worker.js';
 export { DEFAULT_ENGINE_OPTIONS, engineOptions, type EngineOptions } from './options.js';
@@ -54,9 +54,14 @@ export interface RestoreRequest {
 export interface Engine {
   protect(req: ProtectRequest): Promise<CheckpointRecord>;
   restore(req: RestoreRequest): Promise<RestoreRecord>;
+  /** verify reads a checkpoint's data back through each resource's plugin, writing nothing. */
+  verify(req: VerifyRequest): Promise<VerificationRecord>;
   deleteCheckpoint(provider: ProviderRef, checkpoint: CheckpointRecord): Promise<void>;
-  progress(by: { checkpointId: string } | { restoreId: string }): Promise<OperationProgress | undefined>;
+  progress(by: { checkpointId: string } | { restoreId: string } | { verificationId: string }): Promise<OperationProgress | undefined>;
 }
+
+/** VerifyRequest is a validated verification of an `available` checkpoint. */
+export type VerifyRequest = Omit<RestoreRequest, 'restoreTarget'>;
 
 /** EngineDeps: the metadata store, the plugins and the clock. */
 export interface EngineDeps {
@@ -70,6 +75,7 @@ export function createEngine(deps: EngineDeps): Engine {
   return {
     protect: (req) => protect(deps, req),
     restore: (req) => restore(deps, req),
+    verify: (req) => verify(deps, req),
     deleteCheckpoint: (provider, cp) => deleteCheckpoint(deps, provider, cp),
     progress: (by) => operationProgress(deps.store, by),
   };
@@ -103,6 +109,19 @@ async function restore(deps: EngineDeps, req: RestoreRequest): Promise<RestoreRe
   };
   const subject = { projectId: req.projectId, providerId: req.provider.id, planId: req.checkpoint.planId, checkpointId: req.checkpoint.id, restoreId: record.id };
   await submitRestore(deps.store, record, { kind: 'restore', subject, graph, plugins, parameters: req.parameters, log: { type: 'restore', status: 'in_progress' } });
+  return record;
+}
+
+async function verify(deps: EngineDeps, req: VerifyRequest): Promise<VerificationRecord> {
+  const graph = deserializeGraph(req.checkpoint.resourceGraph ?? '[{}, []]');
+  const plugins = resolvePlugins(deps.registry, req.provider.plugins, graph, 'verify');
+  const now = storedTime(deps.clock.now());
+  const record: VerificationRecord = {
+    id: newId(), projectId: req.projectId, providerId: req.provider.id, checkpointId: req.checkpoint.id,
+    parameters: req.parameters as VerificationRecord['parameters'], status: 'in_progress', resourcesStatus: {}, resourcesReason: {}, createdAt: now, updatedAt: now,
+  };
+  const subject = { projectId: req.projectId, providerId: req.provider.id, planId: req.checkpoint.planId, checkpointId: req.checkpoint.id, verificationId: record.id };
+  await submitVerify(deps.store, record, { kind: 'verify', subject, graph, plugins, parameters: req.parameters, log: { type: 'verify', status: 'in_progress' } });
   return record;
 }
 

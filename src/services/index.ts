@@ -52,7 +52,7 @@ export function buildServices(deps: ServiceDeps): Services {
     osServices: osServiceService(deps),
     checkpoints,
     restores: restoreService(deps, providers, engine),
-    verifications: verificationService(deps, providers),
+    verifications: verificationService(deps, providers, engine),
     retention: retentionService(deps, { plans, checkpoints }),
   };
 }

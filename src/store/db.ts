@@ -12,6 +12,8 @@ import type { Database } from './schema.js';
 import { init, type Dialect } from './migrations/0001_init.js';
 import { engine } from './migrations/0002_engine.js';
 import { retention } from './migrations/0003_retention.js';
+import { verifications } from './migrations/0004_verifications.js';
+import { scheduler } from './migrations/0005_scheduler.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -64,7 +66,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
 }
 
 async function migrate(store: Store): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => ({ '0001_init': init(store.dialect), '0002_engine': engine(), '0003_retention': retention() }) };
+  const provider: MigrationProvider = { getMigrations: async () => ({ '0001_init': init(store.dialect), '0002_engine': engine(), '0003_retention': retention(), '0004_verifications': verifications(), '0005_scheduler': scheduler() }) };
   const migrator = new Migrator({ db: store.db, provider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');

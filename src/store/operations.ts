@@ -59,9 +59,10 @@ export async function getOperation(db: Db, id: string): Promise<OperationRow | u
 }
 
 /** latestOperation finds the newest operation about a checkpoint or restore (for progress and reasons). */
-export async function latestOperation(db: Db, by: { checkpointId: string } | { restoreId: string }): Promise<OperationRow | undefined> {
+export async function latestOperation(db: Db, by: { checkpointId: string } | { restoreId: string } | { verificationId: string }): Promise<OperationRow | undefined> {
   const q = db.selectFrom('operations').selectAll();
-  const filtered = 'checkpointId' in by ? q.where('checkpoint_id', '=', by.checkpointId) : q.where('restore_id', '=', by.restoreId);
+  const filtered = 'checkpointId' in by ? q.where('checkpoint_id', '=', by.checkpointId)
+    : 'restoreId' in by ? q.where('restore_id', '=', by.restoreId) : q.where('verification_id', '=', by.verificationId);
   return (await filtered.orderBy('created_at', 'desc').limit(1).executeTakeFirst()) as OperationRow | undefined;
 }
 
@@ -147,19 +148,19 @@ export async function mergeNewResources(db: Db, dialect: Dialect, id: string, en
 }
 
 /** setRestoreResource records one resource's status (and reason) on a restore row. */
-export async function setRestoreResource(db: Db, dialect: Dialect, restoreId: string, key: string, status: string, reason: string | undefined, now: string): Promise<void> {
-  const row = await lockedRow(db, dialect, 'restores', restoreId, 'resources_status, resources_reason');
+export async function setRestoreResource(db: Db, dialect: Dialect, restoreId: string, key: string, status: string, reason: string | undefined, now: string, table: 'restores' | 'verifications' = 'restores'): Promise<void> {
+  const row = await lockedRow(db, dialect, table, restoreId, 'resources_status, resources_reason');
   if (!row) return;
   const statuses = { ...JSON.parse(row.resources_status as string), [key]: status };
   const reasons: Record<string, string> = JSON.parse(row.resources_reason as string);
   if (reason !== undefined) reasons[key] = reason;
-  await db.updateTable('restores').set({ resources_status: JSON.stringify(statuses), resources_reason: JSON.stringify(reasons), updated_at: now })
+  await db.updateTable(table).set({ resources_status: JSON.stringify(statuses), resources_reason: JSON.stringify(reasons), updated_at: now })
     .where('id', '=', restoreId).execute();
 }
 
 /** setRestoreStatus moves a restore from in_progress to its end status. */
-export async function setRestoreStatus(db: Db, restoreId: string, status: 'success' | 'fail', now: string): Promise<boolean> {
-  const r = await db.updateTable('restores').set({ status, updated_at: now }).where('id', '=', restoreId).where('status', '=', 'in_progress').executeTakeFirst();
+export async function setRestoreStatus(db: Db, restoreId: string, status: 'success' | 'fail', now: string, table: 'restores' | 'verifications' = 'restores'): Promise<boolean> {
+  const r = await db.updateTable(table).set({ status, updated_at: now }).where('id', '=', restoreId).where('status', '=', 'in_progress').executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
@@ -180,7 +181,7 @@ export async function deleteCheckpointResources(db: Db, checkpointId: string): P
   await db.deleteFrom('checkpoint_resources').where('checkpoint_id', '=', checkpointId).execute();
 }
 
-async function lockedRow(db: Db, dialect: Dialect, table: 'operations' | 'restores', id: string, columns: string): Promise<Record<string, unknown> | undefined> {
+async function lockedRow(db: Db, dialect: Dialect, table: 'operations' | 'restores' | 'verifications', id: string, columns: string): Promise<Record<string, unknown> | undefined> {
   const lock = dialect === 'postgres' ? sql`FOR UPDATE` : sql``;
   const r = await sql<Record<string, unknown>>`SELECT ${sql.raw(columns)} FROM ${sql.table(table)} WHERE id = ${id} ${lock}`.execute(db);
   return r.rows[0];

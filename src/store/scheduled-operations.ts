@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, ScheduledOperationTable } from './schema.js';
 import { pageOf, type PageQuery } from './paging.js';
+import type { TriggerPropertiesRecord } from './triggers.js';
 
 export interface ScheduledOperationRecord {
   readonly id: string;
@@ -51,6 +52,58 @@ export async function listEnabledByTrigger(db: Db, triggerId: string): Promise<S
   const rows = await db.selectFrom('scheduled_operations').selectAll()
     .where('trigger_id', '=', triggerId).where('enabled', '=', 1).orderBy('created_at').orderBy('id').execute();
   return rows.map(fromRow);
+}
+
+/**
+ * SchedulableOperation is an operation the scheduler may fire now (enabled, its plan `started`), with
+ * what it needs to compute due runs: its trigger's properties and the times its inputs last changed.
+ */
+export interface SchedulableOperation {
+  readonly operation: ScheduledOperationRecord;
+  readonly planUpdatedAt: string;
+  readonly trigger: { readonly id: string; readonly properties: TriggerPropertiesRecord; readonly updatedAt: string };
+}
+
+/** listSchedulable reads, across all projects, every enabled operation whose plan is started, in one query. */
+export async function listSchedulable(db: Db, onlyIds?: readonly string[]): Promise<SchedulableOperation[]> {
+  const q = db.selectFrom('scheduled_operations as so')
+    .innerJoin('plans as p', 'p.id', 'so.plan_id')
+    .innerJoin('triggers as t', 't.id', 'so.trigger_id')
+    .selectAll('so')
+    .select(['p.updated_at as plan_updated_at', 't.properties as trigger_properties', 't.updated_at as trigger_updated_at'])
+    .where('so.enabled', '=', 1).where('p.status', '=', 'started');
+  let rows: Awaited<ReturnType<typeof q.execute>>;
+  if (onlyIds) {
+    rows = [];
+    // Chunked: SQLite and PostgreSQL both cap the number of bound parameters.
+    for (let i = 0; i < onlyIds.length; i += 500) rows.push(...await q.where('so.id', 'in', onlyIds.slice(i, i + 500)).execute());
+  } else {
+    rows = await q.execute();
+  }
+  return rows.map((r) => ({
+    operation: fromRow(r),
+    planUpdatedAt: r.plan_updated_at,
+    trigger: { id: r.trigger_id, properties: JSON.parse(r.trigger_properties) as TriggerPropertiesRecord, updatedAt: r.trigger_updated_at },
+  }));
+}
+
+/** SchedulableVersion is a schedulable operation's id and the update times that make up its version. */
+export interface SchedulableVersion { readonly id: string; readonly updatedAt: string; readonly planUpdatedAt: string; readonly triggerUpdatedAt: string }
+
+/** listSchedulableVersions is listSchedulable without the payload: cheap enough to poll every few seconds. */
+export async function listSchedulableVersions(db: Db): Promise<SchedulableVersion[]> {
+  const rows = await db.selectFrom('scheduled_operations as so')
+    .innerJoin('plans as p', 'p.id', 'so.plan_id')
+    .innerJoin('triggers as t', 't.id', 'so.trigger_id')
+    .select(['so.id as id', 'so.updated_at as updated_at', 'p.updated_at as plan_updated_at', 't.updated_at as trigger_updated_at'])
+    .where('so.enabled', '=', 1).where('p.status', '=', 'started').execute();
+  return rows.map((r) => ({ id: r.id, updatedAt: r.updated_at, planUpdatedAt: r.plan_updated_at, triggerUpdatedAt: r.trigger_updated_at }));
+}
+
+/** setOperationEnabled enables or disables an operation and tells whether it exists. */
+export async function setOperationEnabled(db: Db, id: string, enabled: boolean, updatedAt: string): Promise<boolean> {
+  const r = await db.updateTable('scheduled_operations').set({ enabled: enabled ? 1 : 0, updated_at: updatedAt }).where('id', '=', id).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }
 
 function toRow(op: ScheduledOperationRecord): ScheduledOperationTable {

@@ -155,6 +155,8 @@ export interface Database {
   operations: OperationTable;
   operation_tasks: OperationTaskTable;
   checkpoint_resources: CheckpointResourceTable;
+  schedule_runs: ScheduleRunTable;
+  schedule_plan_slots: SchedulePlanSlotTable;
 }
 
 /** One protection-engine run (protect, restore, delete): its lease, frozen graph and parameters. */
@@ -166,6 +168,8 @@ export interface OperationTable {
   plan_id: string | null;
   checkpoint_id: string | null;
   restore_id: string | null;
+  /** verification_id (migration 0004) names the verification a verify operation runs. */
+  verification_id: string | null;
   log_id: string | null;
   status: string;
   owner: string | null;
@@ -201,3 +205,21 @@ export interface CheckpointResourceTable {
   updated_at: string;
 }
 
+/** One due run of a scheduled operation (migration 0005); the primary key (operation, due_at) is the claim. */
+export interface ScheduleRunTable {
+  scheduled_operation_id: string;
+  due_at: string;
+  project_id: string;
+  plan_id: string;
+  fire_at: string;
+  claimed_by: string;
+  claimed_at: string;
+  state: string;
+  reason: string | null;
+  checkpoint_id: string | null;
+  log_id: string | null;
+  ended_at: string | null;
+}
+
+/** A short lease on a plan while a scheduler checks for overlap and starts its run (migration 0005). */
+export interface SchedulePlanSlotTable { plan_id: string; holder: string; expires_at: string }

@@ -2,8 +2,7 @@
  * The real Karbor CLI against Hoard for checkpoints, restores and verifications on the default provider
  * (`hoard.io/directory`). Fixture checkpoints and restores are written straight into the store. No
  * protection worker runs here: requests are validated in full and then accepted (one row in its
- * transient state, nothing else), while verification, which no plugin runs yet, is refused with 503
- * writing nothing. The engine's working paths are test/e2e/karbor-protect.test.ts (No-Op provider) and
+ * transient state, nothing else); verification-create starts a verification the same way. The engine's working paths are test/e2e/karbor-protect.test.ts (No-Op provider) and
  * test/e2e/karbor-directory.test.ts (this provider, real data).
  */
 import { mkdir } from 'node:fs/promises';
@@ -274,17 +273,24 @@ describe('restores', () => {
 });
 
 describe('verifications', () => {
-  it('verification-create refuses parameters a plugin cannot verify and otherwise answers 503', async () => {
+  it('verification-create refuses parameters a plugin cannot verify and a checkpoint not available, and otherwise starts one', async () => {
     const before = await rowCounts();
     const withParams = await run('verification-create', DEFAULT_PROVIDER_ID, uuid(1), '--parameters', `resource_type=${DIRECTORY_TYPE},deep=true`);
     expect(out(withParams)).toContain('(HTTP 400)');
     expect(out(await run('verification-create', DEFAULT_PROVIDER_ID, uuid(2)))).toContain('(HTTP 400)');
-    expect(out(await run('verification-create', DEFAULT_PROVIDER_ID, uuid(1)))).toContain('(HTTP 503)');
     expect(await rowCounts()).toEqual(before);
+    // No protection role runs here: the verification is accepted and waits in_progress for a worker.
+    const started = await run('verification-create', DEFAULT_PROVIDER_ID, uuid(1));
+    expect(started.code, out(started)).toBe(0);
+    expect(propertyTable(started.stdout)).toMatchObject({ checkpoint_id: uuid(1), status: 'in_progress' });
+    const [c, r, v] = before;
+    expect(await rowCounts()).toEqual([c, r, v! + 1]);
   });
 
   it('verification-list and verification-show read the verification table', async () => {
-    expect(ids(await run('verification-list'))).toEqual([uuid(200)]);
+    const listed = ids(await run('verification-list'));
+    expect(listed).toHaveLength(2);
+    expect(listed).toContain(uuid(200));
     expect(propertyTable((await run('verification-show', uuid(200))).stdout).checkpoint_id).toBe(uuid(1));
     expect(out(await karbor(`${h.url}/v1/other`, otherToken, ['verification-show', uuid(200)]))).toContain('(HTTP 404)');
   });

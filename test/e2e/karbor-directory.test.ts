@@ -219,6 +219,50 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
     for (const name of ['outside-restore', 'dotdot', 'via-link']) await expect(stat(join(h.dataDir, name))).rejects.toThrow(/ENOENT/);
   });
 
+  it('verifies a checkpoint with verification-create, and a flipped byte in the bank fails it naming the file', async () => {
+    const { checkpointId: cpId } = await protectSource('data-verified');
+    const statusKey = `${DIRECTORY_TYPE}#${directoryId(source)}`;
+    const ok = await run('verification-create', DEFAULT_PROVIDER_ID, cpId);
+    expect(ok.code, out(ok)).toBe(0);
+    const okId = propertyTable(ok.stdout).id!;
+    const passed = await until(['verification-show', okId], 'status', 'success', ['fail']);
+    expect(passed.resources_status).toContain(statusKey);
+    const shown = await h.api('GET', `/v1/demo/verifications/${okId}`, { token });
+    expect(shown.body.verification.resources_status).toEqual({ [statusKey]: 'available' });
+    expect(shown.body.verification.progress.overall).toMatchObject({ resources_done: 1, resources_total: 1 });
+
+    // Damage every pack of the bank in one byte: big.bin's data is in one of them.
+    const bank = fsBankPath(h.hoard.config);
+    const packs: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await walk(join(d, e.name));
+        else packs.push(join(d, e.name));
+      }
+    };
+    await walk(join(bank, 'data'));
+    const saved = new Map<string, Buffer>();
+    for (const p of packs) {
+      const bytes = await readFile(p);
+      saved.set(p, Buffer.from(bytes));
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = bytes[at]! ^ 0xff;
+      await writeFile(p, bytes);
+    }
+    try {
+      const bad = await run('verification-create', DEFAULT_PROVIDER_ID, cpId);
+      expect(bad.code, out(bad)).toBe(0);
+      const badId = propertyTable(bad.stdout).id!;
+      await until(['verification-show', badId], 'status', 'fail', ['success']);
+      const failed = await h.api('GET', `/v1/demo/verifications/${badId}`, { token });
+      expect(failed.body.verification.resources_status).toEqual({ [statusKey]: 'error' });
+      expect(failed.body.verification.resources_reason[statusKey]).toMatch(/files of .* are damaged or missing in the bank: .*nested\/deep\/big\.bin/);
+    } finally {
+      // Later tests restore from this bank.
+      for (const [p, bytes] of saved) await writeFile(p, bytes);
+    }
+  });
+
   it('refuses to protect a path other than the one the resource id names', async () => {
     // Plans keep the caller's name; the id (checked at plan time) is what binds the resource to a real path.
     const elsewhere = join(h.dataDir, 'outside-the-roots');

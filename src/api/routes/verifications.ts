@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { VerificationRecord } from '../../store/index.js';
 import type { Services } from '../../services/index.js';
 import { VERIFICATION_FILTERS } from '../../services/verifications/index.js';
+import { progressView } from './progress.js';
 import { listQuery, ParameterMap, withLinks } from './common.js';
 
 const CreateBody = Type.Object({
@@ -38,8 +39,10 @@ export function verificationRoutes(services: Services): FastifyPluginAsync {
     app.post<{ Body: Static<typeof CreateBody> }>('/verifications', { schema: { body: CreateBody } }, async (req) => ({
       verification: verificationView(await services.verifications.create(req.caller, req.body.verification)),
     }));
-    app.get<{ Params: { verification_id: string } }>('/verifications/:verification_id', async (req) => ({
-      verification: verificationView(await services.verifications.get(req.caller, req.params.verification_id)),
-    }));
+    app.get<{ Params: { verification_id: string } }>('/verifications/:verification_id', async (req) => {
+      const verification = verificationView(await services.verifications.get(req.caller, req.params.verification_id));
+      const progress = progressView(await services.verifications.progress(req.caller, req.params.verification_id));
+      return { verification: progress ? { ...verification, progress } : verification };
+    });
   };
 }

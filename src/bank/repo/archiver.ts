@@ -73,33 +73,50 @@ class BackupRun {
     const nodes: (TreeNode | undefined)[] = new Array(entries.length);
     const toRead: number[] = [];
     const subdirs: number[] = [];
+    // A directory whose every entry is as in the parent gets the parent's tree back, unencoded and
+    // unhashed: an incremental run then pays per changed directory, not per directory.
+    let changed = parentTree === undefined || entries.length !== previous.size;
     entries.forEach((e, i) => {
-      const name = Buffer.from(e.name);
-      const base: Base = { ...nameField(name), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid };
-      const prev = previous.get(nameKey(name));
+      const prev = previous.get(e.name);
+      const same = prev !== undefined && prev.mode === e.mode && prev.mtimeNs === e.mtimeNs && prev.uid === e.uid && prev.gid === e.gid;
+      // A name is encoded once; an entry found in the parent reuses the parent's encoding (same bytes).
+      const named = same ? (prev.name !== undefined ? { name: prev.name } : { name64: prev.name64! }) : nameField(Buffer.from(e.name, 'latin1'));
+      const base: Base = { ...named, mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid };
       if (e.kind === 'file') {
         this.stats.files++;
-        if (prev?.type === 'file' && this.unchanged(prev, e)) nodes[i] = this.reuse(base, e, prev);
-        else toRead.push(i);
+        if (prev?.type === 'file' && this.unchanged(prev, e)) {
+          nodes[i] = this.reuse(base, e, prev);
+          changed ||= !same;
+        } else {
+          toRead.push(i);
+          changed = true;
+        }
       } else if (e.kind === 'dir') subdirs.push(i);
       else if (e.kind === 'symlink') {
         this.stats.symlinks++;
         this.ticker.add(0, 1);
-        nodes[i] = { type: 'symlink', ...base, target64: Buffer.from(e.target!).toString('base64') };
-      } else this.stats.skipped++;
+        const target64 = Buffer.from(e.target!, 'latin1').toString('base64');
+        nodes[i] = { type: 'symlink', ...base, target64 };
+        changed ||= !same || prev.type !== 'symlink' || prev.target64 !== target64;
+      } else {
+        this.stats.skipped++;
+        changed = true;
+      }
     });
-    const child = (i: number): Buffer => Buffer.concat([path, SLASH, entries[i]!.name]);
+    const child = (i: number): Buffer => Buffer.concat([path, SLASH, Buffer.from(entries[i]!.name, 'latin1')]);
     await Promise.all([
       ...batches(toRead, entries).map((batch) => this.saveFiles(batch, entries, child, nodes)),
       mapLimit(subdirs, DIR_CONCURRENCY, async (i) => {
         const e = entries[i]!;
-        const prev = previous.get(nameKey(Buffer.from(e.name)));
+        const prev = previous.get(e.name);
         const subtree = await this.saveDir(child(i), prev?.type === 'dir' ? prev.subtree : undefined);
         this.ticker.add(0, 1);
-        nodes[i] = { type: 'dir', ...nameField(Buffer.from(e.name)), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid, subtree };
+        nodes[i] = { type: 'dir', ...nameField(Buffer.from(e.name, 'latin1')), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid, subtree };
+        changed ||= prev?.type !== 'dir' || prev.subtree !== subtree || prev.mode !== e.mode || prev.mtimeNs !== e.mtimeNs || prev.uid !== e.uid || prev.gid !== e.gid;
       }),
     ]);
     this.stats.dirs++;
+    if (!changed && parentTree !== undefined && this.repo.hasBlob(parentTree)) return parentTree;
     return saveTree(this.repo, { nodes: nodes.filter((n): n is TreeNode => n !== undefined) });
   }
 
@@ -113,7 +130,7 @@ class BackupRun {
       this.stats.bytes += s.bytes;
       this.stats.newBytes += s.newBytes;
       this.ticker.add(s.bytes, 1);
-      const name = Buffer.from(e.name);
+      const name = Buffer.from(e.name, 'latin1');
       nodes[i] = { type: 'file', ...nameField(name), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid, size: s.bytes, ino: e.ino, content: s.ids };
     });
   }

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { blobId, openBlob, sealBlob, type BlobKeys } from './codec.js';
 import { isRepoError } from './errors.js';
 import type { BlobType } from './format.js';
-import { readFiles, scanDir, sealParked, type ChunkBatch, type ReadJob, type ScanEntry } from './worker-files.js';
+import { readFiles, recycleArena, scanDir, sealParked, type ChunkBatch, type ReadJob, type ScanEntry } from './worker-files.js';
 import { restoreRange, type RangeBlob } from './worker-restore.js';
 
 export type Request =
@@ -17,9 +17,9 @@ export type Request =
   | { op: 'seal'; job: number; type: BlobType }
   | { op: 'drop'; job: number }
   | { op: 'open'; job: number; keys: BlobKeys; type: BlobType; id: Uint8Array; box: Uint8Array; rawLength: number; where: string }
-  | { op: 'scan'; job: number; dir: Uint8Array }
+  | { op: 'scan'; job: number; dir: string }
   | ({ op: 'read' } & ReadJob)
-  | { op: 'sealParked'; job: number; of: number; seal: number[]; drop: number[] }
+  | { op: 'sealParked'; job: number; of: number; seal: number[]; drop: number[]; arena?: ArrayBuffer }
   | { op: 'restore'; job: number; keys: BlobKeys; where: string; data: Uint8Array; blobs: RangeBlob[] };
 
 /** Reply settles a request; `more` replies are progress of a read job that is still running. */
@@ -69,13 +69,14 @@ function handle(req: Request): void {
       return void port.postMessage({ job: req.job, ok: true, entries: scanDir(req.dir) } satisfies Reply);
     case 'read': {
       const job = req.job;
-      readFiles(req, (more) => port.postMessage({ job, ok: true, more } satisfies Reply)).then(
+      readFiles(req, (more) => port.postMessage({ job, ok: true, more } satisfies Reply, [more.ids.buffer as ArrayBuffer])).then(
         (bytes) => port.postMessage({ job, ok: true, bytes } satisfies Reply),
         (err: unknown) => fail(job, err),
       );
       return;
     }
     case 'sealParked': {
+      if (req.arena) recycleArena(req.arena);
       const { lengths, out } = sealParked(req.of, req.seal, req.drop);
       return send(req.job, out, true, { lengths });
     }
@@ -101,7 +102,7 @@ if (process.env.HOARD_MEMLOG === '1') {
     const used = m.heapUsed + m.arrayBuffers;
     if (used > top + 8 * 2 ** 20) {
       top = used;
-      console.error(`worker peak MiB heap=${(m.heapUsed / 2 ** 20).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 2 ** 20).toFixed(0)} rss=${(m.rss / 2 ** 20).toFixed(0)}`);
+      console.error(`worker peak MiB heap=${(m.heapUsed / 2 ** 20).toFixed(0)}/${(m.heapTotal / 2 ** 20).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 2 ** 20).toFixed(0)} rss=${(m.rss / 2 ** 20).toFixed(0)}`);
     }
   }, 50).unref();
 }

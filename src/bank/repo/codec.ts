@@ -1,5 +1,6 @@
-import { compress, decompress } from 'zstd-napi';
-import { mac, open, seal } from './crypto.js';
+import { createRequire } from 'node:module';
+import { decompress } from 'zstd-napi';
+import { OVERHEAD, mac, open, seal, sealInto } from './crypto.js';
 import { corrupt } from './errors.js';
 import { BLOB_TYPE_BYTE, aad, type BlobType } from './format.js';
 
@@ -22,22 +23,45 @@ export function blobId(keys: BlobKeys, plain: Uint8Array): Buffer {
   return mac(keys.mac, plain);
 }
 
+// zstd's context and output buffer are reused per thread: zstd-napi's compress() allocates a
+// worst-case buffer per call and copies the result out of it, two chunk-sized allocations that V8
+// frees late, which is most of a worker's memory on text. Sealing copies the output, so reuse is safe.
+const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
+let cctx: InstanceType<typeof zstd.CCtx> | undefined;
+let scratch = Buffer.alloc(0);
+
+// zcompress compresses into the scratch buffer and returns a view valid until the next call.
+function zcompress(plain: Uint8Array, level: number): Buffer {
+  cctx ??= new zstd.CCtx();
+  const bound = zstd.compressBound(plain.length);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
+  return scratch.subarray(0, cctx.compress(scratch, plain, level));
+}
+
+// encode picks the stored body: zstd when it shrinks the blob (see worthCompressing), else raw.
+function encode(plain: Uint8Array): [Buffer, Uint8Array] {
+  if (plain.length < MIN_COMPRESS || !worthCompressing(plain)) return [RAW, plain];
+  const packed = zcompress(plain, ZSTD_LEVEL);
+  return packed.length < plain.length ? [ZSTD, packed] : [RAW, plain];
+}
+
+/** sealedBound is the most bytes sealBlobInto writes for a blob of `rawLength` bytes. */
+export function sealedBound(rawLength: number): number {
+  return rawLength + 1 + OVERHEAD;
+}
+
 /**
  * sealBlob compresses a blob with zstd (kept only when it shrinks) and encrypts it with AES-256-GCM,
  * binding its type and id as additional data so that a blob moved or relabelled fails to open.
  * Synchronous and pure; safe in any thread.
  */
 export function sealBlob(keys: BlobKeys, type: BlobType, id: Uint8Array, plain: Uint8Array): Buffer {
-  let body: Uint8Array = plain;
-  let flag = RAW;
-  if (plain.length >= MIN_COMPRESS && worthCompressing(plain)) {
-    const packed = compress(plain, { compressionLevel: ZSTD_LEVEL });
-    if (packed.length < plain.length) {
-      body = packed;
-      flag = ZSTD;
-    }
-  }
-  return seal(keys.enc, [flag, body], blobAad(type, id));
+  return seal(keys.enc, encode(plain), blobAad(type, id));
+}
+
+/** sealBlobInto is sealBlob writing the box into `dst` at `at` (room for sealedBound); returns its length. */
+export function sealBlobInto(keys: BlobKeys, type: BlobType, id: Uint8Array, plain: Uint8Array, dst: Buffer, at: number): number {
+  return sealInto(keys.enc, encode(plain), blobAad(type, id), dst, at);
 }
 
 /**
@@ -70,7 +94,7 @@ const SAMPLE = 32 * 1024;
 function worthCompressing(plain: Uint8Array): boolean {
   if (plain.length < 4 * SAMPLE) return true;
   const at = Math.floor(plain.length / 2) - SAMPLE / 2;
-  return compress(plain.subarray(at, at + SAMPLE), { compressionLevel: 1 }).length < SAMPLE * 0.97;
+  return zcompress(plain.subarray(at, at + SAMPLE), 1).length < SAMPLE * 0.97;
 }
 
 function blobAad(type: BlobType, id: Uint8Array): Buffer {

@@ -3,7 +3,7 @@ import { ContentSaver, type ContentResult } from './content.js';
 import { Budget, mapLimit } from './limit.js';
 import type { CodecPool } from './pool.js';
 import type { Repository } from './repository.js';
-import { collect, type ChunkBatch, type ScanEntry } from './worker-files.js';
+import type { ChunkBatch, ScanEntry } from './worker-files.js';
 
 /** FileSource is how the archiver lists directories and saves file contents. */
 export interface FileSource {
@@ -14,13 +14,8 @@ export interface FileSource {
 }
 
 // Raw bytes of chunks asked to be sealed and not yet in a pack: bounds the sealed boxes on this thread.
-const SEAL_BYTES = 16 * 1024 * 1024;
+const SEAL_BYTES = 8 * 1024 * 1024;
 const ID = 32;
-// Sealed boxes arrive as transferred buffers that are garbage once copied into a pack. This thread's
-// heap is large next to them, so V8 lets hundreds of MiB wait for a GC; one every GC_EVERY received
-// bytes keeps them flat (measured: a few ms each, about 30 per GB).
-const GC_EVERY = 32 * 1024 * 1024;
-let received = 0;
 
 /**
  * PooledFiles saves files with the codec pool: a worker reads, chunks and hashes them; this thread
@@ -79,16 +74,13 @@ export class PooledFiles implements FileSource {
     let added = 0;
     try {
       const { lengths, out } = await this.pool.sealParked(worker, job, seal, drop);
-      received += out.length;
-      if (received >= GC_EVERY) {
-        received = 0;
-        collect({ type: 'major' });
-      }
       let at = 0;
       for (; added < ids.length; added++) {
         await this.repo.addSealedBlob('data', ids[added]!, out.subarray(at, at + lengths[added]!), sizes[added]!);
         at += lengths[added]!;
       }
+      // Copied into packs: the arena goes back to a worker instead of waiting here for a GC.
+      this.pool.recycle(out);
     } catch (err) {
       for (const id of ids.slice(added)) this.repo.unclaimBlob(id.toString('hex'));
       throw err;
@@ -116,8 +108,8 @@ export class InlineFiles implements FileSource {
       const st = await lstat(path, { bigint: true });
       const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
       return {
-        name, kind, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid),
-        size: Number(st.size), ino: st.ino.toString(), ...(kind === 'symlink' ? { target: await readlink(path, { encoding: 'buffer' }) } : {}),
+        name: name.toString('latin1'), kind, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid),
+        size: Number(st.size), ino: st.ino.toString(), ...(kind === 'symlink' ? { target: (await readlink(path, { encoding: 'buffer' })).toString('latin1') } : {}),
       } satisfies ScanEntry;
     });
   }

@@ -42,6 +42,11 @@ export class MasterIndex {
     return this.map.size;
   }
 
+  /** addRows records a pack read from an index file, straight from its rows (ids already hex). */
+  addRows(pack: string, rows: readonly Row[]): void {
+    for (const [t, id, offset, length, rawLength] of rows) this.map.set(id, { pack, type: blobTypeOf(t)!, offset, length, rawLength });
+  }
+
   /** addPack records a pack's blobs; `saved` is false for packs not yet listed in any index file. */
   addPack(entry: PackEntry, saved: boolean): void {
     for (const b of entry.blobs) {
@@ -81,7 +86,12 @@ export async function writeIndexFile(backend: BankBackend, enc: Uint8Array, pack
 export async function loadIndexFiles(backend: BankBackend, enc: Uint8Array, index: MasterIndex): Promise<number> {
   let files = 0;
   for await (const info of backend.list(layout.indexPrefix)) {
-    for (const entry of decodeIndex(info.key, enc, await backend.get(info.key))) index.addPack(entry, true);
+    // Rows go into the map as they are: a session opens the whole index, and converting every id to
+    // bytes and back to hex cost more than reading the files.
+    for (const p of decodeRows(info.key, enc, await backend.get(info.key))) {
+      for (const r of p.blobs) checkRow(info.key, r);
+      index.addRows(p.id, p.blobs);
+    }
     files++;
   }
   return files;
@@ -94,14 +104,25 @@ export async function readIndexFile(backend: BankBackend, enc: Uint8Array, key: 
 }
 
 function decodeIndex(key: string, enc: Uint8Array, box: Uint8Array): PackEntry[] {
+  return decodeRows(key, enc, box).map((p) => ({ id: p.id, blobs: p.blobs.map((r) => toBlob(key, r)) }));
+}
+
+function decodeRows(key: string, enc: Uint8Array, box: Uint8Array): { id: string; blobs: Row[] }[] {
   const plain = open(enc, box, aad('index'));
   if (!plain) throw corrupt(key, 'index authentication failed');
   try {
     const doc = JSON.parse(decompress(plain).toString('utf8')) as { packs: { id: string; blobs: Row[] }[] };
-    return doc.packs.map((p) => ({ id: p.id, blobs: p.blobs.map((r) => toBlob(key, r)) }));
+    if (!Array.isArray(doc.packs)) throw new Error('no packs array');
+    return doc.packs;
   } catch (err) {
     throw corrupt(key, `index does not decode: ${(err as Error).message}`, err);
   }
+}
+
+// checkRow refuses a row that toBlob would refuse, without building the blob.
+function checkRow(key: string, r: Row): void {
+  if (!Array.isArray(r) || typeof r[1] !== 'string' || r[1].length !== 64) throw corrupt(key, `index row ${JSON.stringify(r)} does not decode`);
+  if (!blobTypeOf(r[0])) throw corrupt(key, `unknown blob type ${r[0]}`);
 }
 
 function toBlob(key: string, [t, id, offset, length, rawLength]: Row): PackedBlob {

@@ -25,9 +25,10 @@ export interface FinishedPack {
 }
 
 // Pack buffers are reused: copying sealed blobs into fresh 16 MiB allocations cost more (page faults)
-// than all the AES work on the main thread (measured 2.5 s per GB). A few cover the packs in flight.
+// than all the AES work on the main thread (measured 2.5 s per GB). Two cover the pack being stored
+// while the next fills (Repository lets one upload run at a time); more held memory for nothing.
 const spare: Buffer[] = [];
-const MAX_SPARE = 4;
+const MAX_SPARE = 2;
 
 /**
  * PackBuilder collects sealed blobs into one pack: the blobs back to back, then the sealed header
@@ -84,7 +85,7 @@ export class PackBuilder {
 
   private reserve(n: number): void {
     if (this.bytes + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.bytes + n));
+    const bigger = Buffer.allocUnsafeSlow(this.bytes + n + 1024 * 1024);
     this.buf.copy(bigger, 0, 0, this.bytes);
     this.buf = bigger;
   }

@@ -6,7 +6,7 @@ import type { BlobKeys } from './codec.js';
 import type { Reply, Request } from './codec-worker.js';
 import { RepoError, type RepoErrorCode } from './errors.js';
 import type { BlobType, ChunkerParams } from './format.js';
-import type { ChunkBatch, ScanEntry } from './worker-files.js';
+import { ARENA, type ChunkBatch, type ScanEntry } from './worker-files.js';
 import type { RangeBlob } from './worker-restore.js';
 
 /** Ticket names a hashed chunk parked in one worker until it is sealed or dropped. */
@@ -42,6 +42,11 @@ function spawn(): Worker {
 }
 
 let shared: CodecPool | undefined;
+// Bytes of work queued at every running worker before another one starts (see pick): more than an
+// incremental run's changed files usually are, less than a full run queues in its first seconds.
+const SPAWN_AT = 64 * 1024 * 1024;
+// Seal arenas kept here for the next request; more would only wait idle (workers keep a few too).
+const MAX_ARENAS = 2;
 
 // HOARD_CODEC_WORKERS lets a benchmark compare pool sizes without code changes.
 function defaultSize(): number {
@@ -67,10 +72,15 @@ function out(r: Done): Buffer {
  */
 export class CodecPool {
   private readonly slots: Slot[] = [];
+  // Arenas of sealed boxes on their way back to a worker (any worker: they are interchangeable).
+  private readonly arenas: ArrayBuffer[] = [];
   private next = 0;
 
-  constructor(size = defaultSize()) {
-    for (let i = 0; i < size; i++) this.slots.push(this.start());
+  // A worker costs about half a CPU second to boot and tens of MiB, which an incremental backup that
+  // reads a few MiB never earns back: one starts at once, the others when work queues up (pick) or
+  // when a caller knows it will keep them all busy (startAll, restore).
+  constructor(private readonly capacity = defaultSize()) {
+    this.slots.push(this.start());
   }
 
   /** shared returns the process-wide pool, started on first use; idle workers never keep the process alive. */
@@ -81,7 +91,12 @@ export class CodecPool {
 
   /** size is the number of workers. */
   get size(): number {
-    return this.slots.length;
+    return this.capacity;
+  }
+
+  /** startAll starts every worker now, for work that will keep them all busy. */
+  startAll(): void {
+    while (this.slots.length < this.capacity) this.slots.push(this.start());
   }
 
   /** hash computes a chunk's id in a worker and parks the chunk there for seal() or drop(). */
@@ -111,7 +126,7 @@ export class CodecPool {
 
   /** scan lists a directory in a worker: entries sorted by name bytes, with lstat fields. */
   async scan(dir: Buffer): Promise<ScanEntry[]> {
-    return (await this.call(this.pick(), { op: 'scan', job: this.next++, dir }, [], 0)).entries ?? [];
+    return (await this.call(this.pick(), { op: 'scan', job: this.next++, dir: dir.toString('latin1') }, [], 0)).entries ?? [];
   }
 
   /**
@@ -124,13 +139,23 @@ export class CodecPool {
     const job = this.next++;
     const weight = sizes.reduce((a, b) => a + b, 0) + 4096 * paths.length;
     const more = (batch: ChunkBatch): void => onBatch(worker, job, batch);
-    return this.call(worker, { op: 'read', job, keys: plainKeys(keys), chunker: { ...chunker }, paths, sizes }, [], weight, more).then((r) => r.bytes ?? []);
+    const names = paths.map((p) => p.toString('latin1'));
+    return this.call(worker, { op: 'read', job, keys: plainKeys(keys), chunker: { ...chunker }, paths: names, sizes }, [], weight, more).then((r) => r.bytes ?? []);
   }
 
-  /** sealParked seals chunks parked by read job `of` (boxes back to back in `out`) and drops others. */
+  /**
+   * sealParked seals chunks parked by read job `of` (boxes back to back in `out`) and drops others.
+   * `out` is a worker's arena: hand it back with recycle() once its boxes are copied.
+   */
   async sealParked(worker: number, of: number, seal: number[], drop: number[]): Promise<{ lengths: number[]; out: Buffer }> {
-    const r = await this.call(worker, { op: 'sealParked', job: this.next++, of, seal, drop }, [], 0);
+    const arena = this.arenas.pop();
+    const r = await this.call(worker, { op: 'sealParked', job: this.next++, of, seal, drop, arena }, arena ? [arena] : [], 0);
     return { lengths: r.lengths ?? [], out: out(r) };
+  }
+
+  /** recycle returns an arena from sealParked (no longer used here) to go back to a worker. */
+  recycle(out: Buffer): void {
+    if (this.arenas.length < MAX_ARENAS && out.buffer.byteLength === ARENA) this.arenas.push(out.buffer as ArrayBuffer);
   }
 
   /** restore has a worker open the blobs of one pack range (moved there) and write them to their files. */
@@ -169,10 +194,13 @@ export class CodecPool {
 
   // Least-loaded worker by bytes of work queued (a request counts at least 64 KiB): chunk costs vary
   // tenfold (text against random data), and a read job may be one small file or a 64 MiB one.
+  // A further worker starts once even the least-loaded one has SPAWN_AT queued.
   private pick(): number {
     let best = 0;
     for (let i = 1; i < this.slots.length; i++) if (this.slots[i]!.load < this.slots[best]!.load) best = i;
-    return best;
+    if (this.slots[best]!.load < SPAWN_AT || this.slots.length >= this.capacity) return best;
+    this.slots.push(this.start());
+    return this.slots.length - 1;
   }
 
   private call(worker: number, req: Request, transfer: ArrayBuffer[], bytes: number, onMore?: (b: ChunkBatch) => void): Promise<Done> {

@@ -56,7 +56,7 @@ export interface RepoStats {
 
 // Messaging a worker costs more than hashing and sealing a chunk this small on the spot.
 const INLINE_LIMIT = 64 * 1024;
-const MAX_UPLOADS = 2;
+const MAX_UPLOADS = 1;
 const PACKS_PER_INDEX = 64;
 
 /**
@@ -103,6 +103,9 @@ export class Repository {
 
   /** open unlocks a repository and loads its index; a wrong credential is a `wrong_key` RepoError. */
   static async open(backend: BankBackend, cred: Credential, opts: RepoOptions = {}): Promise<Repository> {
+    // Workers take about half a second of CPU to boot (Node's internals compile per isolate): start
+    // them now so they boot while the key is derived (scrypt, ~100 ms) and the index loads.
+    if (opts.workers !== 0) CodecPool.shared();
     const config = await readConfig(backend, await unlock(backend, cred));
     const repo = new Repository(backend, config, opts);
     if (opts.loadIndex !== false) await loadIndexFiles(backend, config.keys.enc, repo.index);
@@ -286,6 +289,10 @@ export class Repository {
   }
 
   private async addToPack(type: BlobType, id: Buffer, box: Uint8Array, rawLength: number): Promise<void> {
+    // Every producer waits while a pack is being stored, not only the one that closed it: otherwise
+    // concurrent producers fill and close more packs meanwhile, each a pack-sized buffer in memory.
+    while (this.uploads.size > MAX_UPLOADS) await Promise.race(this.uploads);
+    this.throwIfFailed();
     this.unpacked.set(id.toString('hex'), { type, box: this.pack.add(type, id, box, rawLength), rawLength });
     this.stats.blobsAdded++;
     this.stats.rawBytesAdded += rawLength;
@@ -302,9 +309,10 @@ export class Repository {
     return done;
   }
 
-  // Room for a full pack plus one maximal chunk and its header, so packs never regrow.
+  // Room for a full pack plus a typical last blob and the header; a pack that ends with a larger blob
+  // grows once. Room for a maximal chunk in every pack buffer cost 8 MiB of memory per buffer.
   private newPack(): PackBuilder {
-    return new PackBuilder((this.opts.packTarget ?? PACK_TARGET) + this.config.chunker.max + 1024 * 1024);
+    return new PackBuilder((this.opts.packTarget ?? PACK_TARGET) + 2 * 1024 * 1024);
   }
 
   private startUpload(pack: FinishedPack): void {

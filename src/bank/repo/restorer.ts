@@ -40,6 +40,7 @@ export async function restoreTree(repo: Repository, root: string, target: string
   const run: Run = { repo, stats, ticker, dirs: [], single: [], plan: new RestorePlan(repo, (bytes) => fileDone(run, bytes)) };
   await restoreDir(run, root, path);
   const workers = repo.codecPool?.size ?? 1;
+  repo.codecPool?.startAll();
   await Promise.all([
     run.plan.run(workers),
     mapLimit(run.single, ENTRY_CONCURRENCY, async ([node, p]) => {

@@ -59,9 +59,9 @@ export function recordNewResources(w: JournalWriter, store: Store, operationId: 
   return w.write({ kind: 'apply', operationId, name: 'newResources', apply: async (trx) => (await mergeNewResources(trx, store.dialect, operationId, entries), true) });
 }
 
-/** recordResourceStatus sets a restore's per-resource status (Karbor's resources_status / resources_reason). */
-export function recordResourceStatus(w: JournalWriter, store: Store, operationId: string, restoreId: string, s: { key: string; status: string; reason?: string }): Promise<void> {
-  return w.write({ kind: 'apply', operationId, name: 'resourceStatus', apply: async (trx) => (await setRestoreResource(trx, store.dialect, restoreId, s.key, s.status, s.reason, iso()), true) });
+/** recordResourceStatus sets a restore's or verification's per-resource status (Karbor's resources_status / resources_reason). */
+export function recordResourceStatus(w: JournalWriter, store: Store, operationId: string, subject: { table: 'restores' | 'verifications'; id: string }, s: { key: string; status: string; reason?: string }): Promise<void> {
+  return w.write({ kind: 'apply', operationId, name: 'resourceStatus', apply: async (trx) => (await setRestoreResource(trx, store.dialect, subject.id, s.key, s.status, s.reason, iso(), subject.table), true) });
 }
 
 /**

@@ -11,7 +11,7 @@
 import type { DataHandle, HookContext, Progress } from '../../plugins/sdk/index.js';
 import type { ResourceRecord } from '../sink.js';
 import { recordProgress, recordResourceStatus } from '../journal/index.js';
-import { parametersFor } from './model.js';
+import { parametersFor, reportsResources, statusSubject } from './model.js';
 import { taskKey, type Run } from './run-state.js';
 
 /** HookCall tracks the journal writes one hook call made, to await before finishing its task. */
@@ -38,10 +38,10 @@ export function hookContext(run: Run, key: string, hook: string, scope: { readon
     get data() { return (data ??= deps.banks.handle(op.row.provider_id, progress)); },
     progress,
     setStatus: (status, reason) => {
-      if (op.kind !== 'restore') return;
+      if (!reportsResources(op.kind)) return;
       run.statusSet.add(key);
       const statusKey = `${r.type}#${op.newResources.get(r.id) ?? r.id}`;
-      call.writes.push(recordResourceStatus(deps.writer, deps.store, op.row.id, op.row.restore_id!, { key: statusKey, status, ...(reason === undefined ? {} : { reason }) }));
+      call.writes.push(recordResourceStatus(deps.writer, deps.store, op.row.id, statusSubject(op.row), { key: statusKey, status, ...(reason === undefined ? {} : { reason }) }));
     },
   };
 }

@@ -16,6 +16,7 @@ export const END_STATUS: Readonly<Record<EngineKind, { readonly ok: string; read
   protect: { ok: 'available', failed: 'error' },
   restore: { ok: 'success', failed: 'fail' },
   delete: { ok: 'deleted', failed: 'error-deleting' },
+  verify: { ok: 'success', failed: 'fail' },
 };
 
 /** finishSubject moves the subject to its end status and closes the operation log (inside `trx`). */
@@ -38,6 +39,9 @@ async function endSubject(trx: Kysely<Database>, op: OperationRow, kind: EngineK
       return;
     case 'delete':
       await checkpoints.setCheckpointStatus(trx, checkpointId, ['deleting'], ok ? 'deleted' : 'error-deleting', now);
+      return;
+    case 'verify':
+      await setRestoreStatus(trx, op.verification_id!, ok ? 'success' : 'fail', now, 'verifications');
       return;
     default:
       assertNever(kind);

@@ -10,7 +10,14 @@ import type { OperationRow, TaskRow } from '../../store/operations.js';
 import type { GraphNode, ResourceGraph } from '../graph/index.js';
 
 /** EngineKind is what this engine runs today. */
-export type EngineKind = Extract<OperationKind, 'protect' | 'restore' | 'delete'>;
+export type EngineKind = Extract<OperationKind, 'protect' | 'restore' | 'delete' | 'verify'>;
+
+/** reportsResources tells the kinds whose subject keeps Karbor's per-resource resources_status. */
+/** statusSubject is the row a restore or verify operation records per-resource statuses on. */
+export const statusSubject = (row: { restore_id: string | null; verification_id: string | null }): { table: 'restores' | 'verifications'; id: string } =>
+  (row.verification_id ? { table: 'verifications', id: row.verification_id } : { table: 'restores', id: row.restore_id! });
+
+export const reportsResources = (kind: EngineKind): kind is 'restore' | 'verify' => kind === 'restore' || kind === 'verify';
 
 /** ParameterMap is Karbor's parameters: by `Type` and by `Type#id`. */
 export type ParameterMap = Readonly<Record<string, Readonly<Record<string, unknown>>>>;

@@ -26,7 +26,7 @@ export interface OperationProgress {
 }
 
 /** operationProgress reads the newest operation about a checkpoint or restore; undefined when none ran. */
-export async function operationProgress(store: Store, by: { checkpointId: string } | { restoreId: string }): Promise<OperationProgress | undefined> {
+export async function operationProgress(store: Store, by: { checkpointId: string } | { restoreId: string } | { verificationId: string }): Promise<OperationProgress | undefined> {
   const op = await latestOperation(store.db, by);
   if (!op) return undefined;
   const byResource = new Map<string, TaskRow[]>();

@@ -6,12 +6,12 @@
  */
 import { HOOKS, type HookName } from '../../plugins/sdk/index.js';
 import { recordResourceStatus } from '../journal/index.js';
-import { describe } from './model.js';
+import { describe, reportsResources, statusSubject } from './model.js';
 import { row, type Run } from './run-state.js';
 
 /** afterTask records a restore resource's status once its outcome is known. */
 export async function afterTask(run: Run, key: string, hook: HookName, ok: boolean): Promise<void> {
-  if (run.op.kind !== 'restore' || run.statusSet.has(key)) return;
+  if (!reportsResources(run.op.kind) || run.statusSet.has(key)) return;
   if (ok && hook !== 'complete') return;
   await setStatus(run, key, ok ? 'available' : 'error', ok ? undefined : `${hook} failed: ${row(run, key, hook).reason ?? 'unknown reason'}`);
 }
@@ -21,7 +21,7 @@ export async function afterTask(run: Run, key: string, hook: HookName, ok: boole
  * finish): `available` when its last hook is done, otherwise `error` naming its failed hook or `cause`.
  */
 export async function reportRemaining(run: Run, cause: string): Promise<void> {
-  if (run.op.kind !== 'restore') return;
+  if (!reportsResources(run.op.kind)) return;
   for (const key of run.dag.keys) {
     if (run.statusSet.has(key)) continue;
     if (row(run, key, 'complete').state === 'done') {
@@ -29,7 +29,7 @@ export async function reportRemaining(run: Run, cause: string): Promise<void> {
       continue;
     }
     const failed = HOOKS.find((h) => row(run, key, h).state === 'failed');
-    await setStatus(run, key, 'error', failed ? `${failed} failed: ${row(run, key, failed).reason}` : `not restored: ${cause}`);
+    await setStatus(run, key, 'error', failed ? `${failed} failed: ${row(run, key, failed).reason}` : `${run.op.kind === 'verify' ? 'not verified' : 'not restored'}: ${cause}`);
   }
 }
 
@@ -37,7 +37,7 @@ async function setStatus(run: Run, key: string, status: string, reason: string |
   const r = run.op.graph.nodes.get(key)!.resource;
   run.statusSet.add(key);
   const statusKey = `${r.type}#${run.op.newResources.get(r.id) ?? r.id}`;
-  await recordResourceStatus(run.deps.writer, run.deps.store, run.op.row.id, run.op.row.restore_id!, { key: statusKey, status, ...(reason ? { reason } : {}) });
+  await recordResourceStatus(run.deps.writer, run.deps.store, run.op.row.id, statusSubject(run.op.row), { key: statusKey, status, ...(reason ? { reason } : {}) });
 }
 
 /** failureReason is the operation's reason for a failed task: `Type id (name): hook failed: why`. */

@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import { HOOKS, type Resource } from '../../plugins/sdk/index.js';
-import { checkpoints, operationLogs, restores, type CheckpointRecord, type Database, type RestoreRecord, type Store } from '../../store/index.js';
+import { checkpoints, operationLogs, restores, verifications, type CheckpointRecord, type Database, type RestoreRecord, type Store, type VerificationRecord } from '../../store/index.js';
 import { insertOperation, insertPendingTasks, type OperationRow } from '../../store/operations.js';
 import { newId } from '../../util/ids.js';
 import { postOrder, type ResourceGraph } from '../graph/index.js';
@@ -20,6 +20,7 @@ export interface Subject {
   readonly planId?: string | null;
   readonly checkpointId: string;
   readonly restoreId?: string | null;
+  readonly verificationId?: string | null;
 }
 
 /** Submission is everything one operation needs, already validated and resolved. */
@@ -30,7 +31,7 @@ export interface Submission {
   readonly plugins: ReadonlyMap<string, string>;
   readonly parameters: ParameterMap;
   /** log is the operation log's type and first status (Karbor logs `protecting`, `in_progress`, `deleting`). */
-  readonly log: { readonly type: 'protect' | 'restore' | 'delete'; readonly status: string };
+  readonly log: { readonly type: 'protect' | 'restore' | 'delete' | 'verify'; readonly status: string };
 }
 
 /** insertOperationRows writes the operation, its tasks and its log inside `trx`; returns the operation id. */
@@ -48,7 +49,7 @@ function operationRow(s: Submission, id: string, logId: string, keys: readonly s
   const { subject: x } = s;
   return {
     id, project_id: x.projectId, kind: s.kind, provider_id: x.providerId, plan_id: x.planId ?? null, checkpoint_id: x.checkpointId,
-    restore_id: x.restoreId ?? null, log_id: logId, status: 'pending', owner: null, lease_expires_at: null,
+    restore_id: x.restoreId ?? null, verification_id: x.verificationId ?? null, log_id: logId, status: 'pending', owner: null, lease_expires_at: null,
     graph: freeze(s.graph, keys, s.plugins), parameters: JSON.stringify(s.parameters), new_resources: '{}', error: null, created_at: now, updated_at: now,
   };
 }
@@ -66,6 +67,14 @@ export async function submitProtect(store: Store, checkpoint: CheckpointRecord, 
   return store.db.transaction().execute(async (trx) => {
     await checkpoints.insertCheckpoint(trx, checkpoint);
     return insertOperationRows(trx, s, checkpoint.createdAt);
+  });
+}
+
+/** submitVerify inserts the `in_progress` verification and its operation in one transaction. */
+export async function submitVerify(store: Store, verification: VerificationRecord, s: Submission): Promise<string> {
+  return store.db.transaction().execute(async (trx) => {
+    await verifications.insertVerification(trx, verification);
+    return insertOperationRows(trx, s, verification.createdAt);
   });
 }
 

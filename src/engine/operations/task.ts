@@ -5,6 +5,7 @@
  * crash anywhere leaves a state the next owner knows how to continue from.
  */
 import { Unrecoverable, type HookName, type HookResult, type Json, type ResourceOperation } from '../../plugins/sdk/index.js';
+import { reportsResources } from './model.js';
 import { awaitPoll, failTask, finishTask, retryTask, skipTask, startTask, type PolledHandle } from '../journal/index.js';
 import { pollUntilSettled } from '../poll/index.js';
 import { backoffMs, sleep } from '../scheduler/index.js';
@@ -21,7 +22,7 @@ export async function runTask(run: Run, i: number, signal: AbortSignal): Promise
   if (row(run, key, hook).state === 'polling') ok = await slot(run, key, () => reattach(run, key, hook, op, signal));
   else if (!op[hook]) ok = await skip(run, key, hook);
   else ok = await execute(run, key, hook, op, signal);
-  if (run.op.kind === 'restore') await afterTask(run, key, hook, ok);
+  if (reportsResources(run.op.kind)) await afterTask(run, key, hook, ok);
   return ok;
 }
 

@@ -78,7 +78,8 @@ export function parsePolicy(input: unknown): RetentionPolicy {
   const policy: RetentionPolicy = {
     keepLast: count('keep_last', 0),
     keep: { hourly: count('keep_hourly', 0), daily: count('keep_daily', 0), weekly: count('keep_weekly', 0), monthly: count('keep_monthly', 0), yearly: count('keep_yearly', 0) },
-    keepWithin: raw.keep_within === undefined ? null : parseDuration(raw.keep_within),
+    // null is what policyJson (and so explain) prints for "no duration": a policy copied back must parse.
+    keepWithin: raw.keep_within === undefined || (raw.keep_within as unknown) === null ? null : parseDuration(raw.keep_within),
     minGood: count('min_good', DEFAULT_MIN_GOOD),
     keepFailed: count('keep_failed', DEFAULT_KEEP_FAILED),
     timeZone: parseTimeZone(raw.time_zone),

@@ -30,7 +30,17 @@ export interface ScheduledOperationService {
   remove(caller: Caller, id: string): Promise<void>;
   /** enabledForTrigger lists, across all projects, the operations to run when the trigger fires. */
   enabledForTrigger(triggerId: string): Promise<ScheduledOperationRecord[]>;
+  /**
+   * setEnabled pauses or resumes an operation. Its updated_at moves, and the scheduler counts due runs
+   * from there, so re-enabling never fires a catch-up run for the time it was disabled.
+   */
+  setEnabled(caller: Caller, id: string, enabled: boolean): Promise<ScheduledOperationRecord>;
 }
+
+/** MISFIRE_POLICIES say what one run missed while no scheduler ran does (operation_definition.misfire). */
+export const MISFIRE_POLICIES = ['run-once', 'skip'] as const;
+/** MisfirePolicy is one of MISFIRE_POLICIES; `run-once` is the default (docs/scheduler.md says why). */
+export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
 
 export const SCHEDULED_OPERATION_FILTERS = ['name', 'operation_type', 'trigger_id', 'operation_definition'] as const;
 export const SCHEDULED_OPERATION_SORT_KEYS = ['id', 'name', 'created_at'] as const;
@@ -98,6 +108,13 @@ export function scheduledOperationService(deps: ServiceDeps): ScheduledOperation
     enabledForTrigger(triggerId) {
       return scheduledOperations.listEnabledByTrigger(store.db, triggerId);
     },
+
+    async setEnabled(caller, id, enabled) {
+      const op = await load(caller, id);
+      const updatedAt = storedTime(clock.now());
+      if (!(await scheduledOperations.setOperationEnabled(store.db, id, enabled, updatedAt))) throw notFound('scheduled operation', id);
+      return { ...op, enabled, updatedAt };
+    },
   };
 }
 
@@ -113,6 +130,10 @@ function checkDefinition(type: OperationType, def: Readonly<Record<string, unkno
     const v = def[key];
     if (v === undefined) throw bad(`${key} is required`);
     if (typeof v !== 'string' || !isUuid(v)) throw bad(`${key} ${JSON.stringify(v)} is not a UUID`);
+  }
+  const misfire = def.misfire;
+  if (misfire !== undefined && !(MISFIRE_POLICIES as readonly unknown[]).includes(misfire)) {
+    throw bad(`misfire ${JSON.stringify(misfire)} must be "run-once" (one catch-up run after downtime, the default) or "skip"`);
   }
   if (type === 'retention_protect') {
     for (const key of ['max_backups', 'retention_duration'] as const) {

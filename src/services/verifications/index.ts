@@ -1,15 +1,15 @@
 /**
- * Verifications check that a checkpoint's data can be read back. Like restores, listing and showing are
- * real; starting one needs the protection engine, so a valid request is refused with 503 and nothing
- * is written. Parameters are checked against the provider's verify_schema: a type whose plugin cannot
- * verify accepts no parameters at all.
+ * Verifications check that a checkpoint's data can be read back: the engine runs each resource's
+ * plugin verify (the directory plugin re-reads and authenticates every byte of its snapshot), with
+ * per-resource status and reason, like a restore that writes nothing. Parameters are checked against
+ * the provider's verify_schema: a type whose plugin cannot verify accepts no parameters at all.
  */
 import type { Caller, ListQuery } from '../../model/caller.js';
 import { canSee } from '../../model/caller.js';
 import { HoardError, notFound } from '../../model/errors.js';
 import { verifications, type VerificationRecord } from '../../store/index.js';
 import { isUuid } from '../../util/ids.js';
-import { engineUnavailable } from '../checkpoints/index.js';
+import type { Engine, OperationProgress } from '../../engine/index.js';
 import type { ServiceDeps } from '../context.js';
 import { checkParameters, type ParameterMap } from '../parameters.js';
 import { eq, toPageQuery, withMarker } from '../paging.js';
@@ -26,18 +26,20 @@ export interface VerificationService {
   create(caller: Caller, input: VerificationInput): Promise<VerificationRecord>;
   list(caller: Caller, q: ListQuery): Promise<VerificationRecord[]>;
   get(caller: Caller, id: string): Promise<VerificationRecord>;
+  /** progress is the verify operation's status, reason and progress. */
+  progress(caller: Caller, id: string): Promise<OperationProgress | undefined>;
 }
 
 export const VERIFICATION_FILTERS = ['status', 'project_id'] as const;
 
-export function verificationService(deps: ServiceDeps, providers: ProviderService): VerificationService {
+export function verificationService(deps: ServiceDeps, providers: ProviderService, engine: Engine): VerificationService {
   const { store } = deps;
-  return {
+  const service: VerificationService = {
     async create(caller, input) {
       const provider = requestedProvider(providers, input.provider_id);
-      checkParameters(input.parameters ?? {}, provider.extendedInfoSchema.verify_schema, 'verify');
-      await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
-      throw engineUnavailable('Verification');
+      const parameters = checkParameters(input.parameters ?? {}, provider.extendedInfoSchema.verify_schema, 'verify');
+      const checkpoint = await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
+      return engine.verify({ projectId: caller.projectId, provider, checkpoint, parameters });
     },
 
     list(caller, q) {
@@ -51,5 +53,11 @@ export function verificationService(deps: ServiceDeps, providers: ProviderServic
       if (!v || !canSee(caller, v.projectId)) throw notFound('verification', id);
       return v;
     },
+
+    async progress(caller, id) {
+      await service.get(caller, id);
+      return engine.progress({ verificationId: id });
+    },
   };
+  return service;
 }

@@ -2,7 +2,7 @@ import { stat, writeFile, utimes, appendFile, truncate, open as openFile } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  Repository, backupTree, listSnapshots, loadSnapshot, restoreTree, saveSnapshot, type Progress,
+  Repository, backupTree, listSnapshots, loadSnapshot, loadTree, restoreTree, saveSnapshot, type Progress,
 } from '../../../src/bank/repo/index.js';
 import { describeTree, fileTree, newRepo, seeded, tempDir } from './helpers.js';
 
@@ -105,6 +105,37 @@ describe('file tree backup and restore', () => {
     await rename(join(src, 'g.txt'), join(src, 'f.txt'));
     const second = await backupTree(repo, src, { parent: first.root });
     expect(second.stats.filesUnchanged).toBe(0);
+    const dst = await tempDir('dst');
+    await restoreTree(repo, second.root, dst);
+    expect(await describeTree(dst)).toEqual(await describeTree(src));
+  });
+
+  it('keeps the parent tree of an unchanged directory, and a new one for any change the parent cannot show', async () => {
+    const { repo } = await newRepo();
+    const src = await tempDir('src');
+    await fileTree(src, {
+      'same/a.txt': { content: 'a', mtime: T },
+      'same/deeper/b.txt': { content: 'b', mtime: T },
+      'mode/c.txt': { content: 'c', mode: 0o644, mtime: T },
+      'gone/d.txt': { content: 'd', mtime: T },
+      'gone/e.txt': { content: 'e', mtime: T },
+      'link/l': { symlink: 'one' },
+    });
+    const first = await backupTree(repo, src);
+    const subtree = async (root: string, name: string): Promise<string> => {
+      const n = (await loadTree(repo, root)).nodes.find((x) => x.name === name)!;
+      return n.type === 'dir' ? n.subtree : '';
+    };
+    // Only a mode, a removed file, and a symlink target change: sizes, mtimes and inodes of the rest stay.
+    const { chmod, rm, symlink, unlink } = await import('node:fs/promises');
+    await chmod(join(src, 'mode/c.txt'), 0o600);
+    await rm(join(src, 'gone/e.txt'));
+    await unlink(join(src, 'link/l'));
+    await symlink('two', join(src, 'link/l'));
+    for (const d of ['mode', 'gone', 'link']) await utimes(join(src, d), T, T);
+    const second = await backupTree(repo, src, { parent: first.root });
+    expect(await subtree(second.root, 'same')).toBe(await subtree(first.root, 'same'));
+    for (const d of ['mode', 'gone', 'link']) expect(await subtree(second.root, d)).not.toBe(await subtree(first.root, d));
     const dst = await tempDir('dst');
     await restoreTree(repo, second.root, dst);
     expect(await describeTree(dst)).toEqual(await describeTree(src));
