@@ -3,7 +3,8 @@
  * descriptors (SDK version, names, duplicates) and refuses a mismatch with a clear error at start-up,
  * so that a bad plugin never surfaces as a failed request later.
  */
-import type { TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { HookSpecSchema } from './hooks/index.js';
 import { HoardError } from '../model/errors.js';
 import { SDK_VERSION, type Protectable, type ProtectableContext, type ProtectionPlugin, type ProtectionPluginDescriptor, type Resource } from './sdk/index.js';
 
@@ -89,7 +90,7 @@ export class PluginRegistry {
       const d = this.requirePlugin(name);
       const types = d.resourceTypes.includes('*') ? this.types() : d.resourceTypes;
       for (const t of types) {
-        out.options_schema[t] = d.schemas.options;
+        out.options_schema[t] = withHooksParameter(d.schemas.options);
         out.restore_schema[t] = d.schemas.restore;
         out.saved_info_schema[t] = d.schemas.savedInfo;
         if (d.schemas.verify) out.verify_schema[t] = d.schemas.verify;
@@ -122,4 +123,15 @@ export class PluginRegistry {
     if (!d) throw new Error(`protection plugin ${name} is not registered; known: ${[...this.plugins.keys()].join(', ')}`);
     return d;
   }
+}
+
+/**
+ * withHooksParameter adds `hooks` (pre/post exec hooks, src/plugins/hooks) to a plugin's options schema:
+ * every resource of a plan may carry them, whatever its plugin. The Karbor CLI can only send strings, so
+ * the spec may also come as JSON text; plans check it in full (parseHookSpec) when they are saved.
+ */
+function withHooksParameter(schema: TSchema): TSchema {
+  if (schema.type !== 'object') return schema;
+  const hooks = Type.Optional(Type.Union([HookSpecSchema, Type.String()], { title: 'Exec hooks', description: 'pre/post commands: local, SQL or over SSH (docs/hooks.md)' }));
+  return { ...schema, properties: { ...(schema.properties ?? {}), hooks } } as TSchema;
 }

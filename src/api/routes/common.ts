@@ -22,5 +22,10 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 /** Values of a Karbor parameter or metadata map: strings, numbers and booleans. */
 export const ScalarMap = Type.Record(Type.String({ maxLength: 255 }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]));
 export const ParameterMap = Type.Record(Type.String({ minLength: 1, maxLength: 255 }), ScalarMap);
+/**
+ * A plan's parameters: as ParameterMap, but a value may also be structured (a resource's exec `hooks`);
+ * each value is then checked against its plugin's options schema by the plan use case.
+ */
+export const PlanParameterMap = Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.Record(Type.String({ maxLength: 255 }), Type.Unknown()));
 
 export const IdParam = (name: string) => Type.Object({ project_id: Type.String(), [name]: Type.String({ maxLength: 255 }) });

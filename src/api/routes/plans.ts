@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { PlanRecord } from '../../store/index.js';
 import type { Services } from '../../services/index.js';
 import { PLAN_FILTERS } from '../../services/plans/index.js';
-import { listQuery, Nullable, ParameterMap, withLinks } from './common.js';
+import { listQuery, Nullable, PlanParameterMap, withLinks } from './common.js';
 
 const ResourceBody = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 255 }),
@@ -22,7 +22,7 @@ const CreateBody = Type.Object({
     description: Type.Optional(Description),
     provider_id: Type.String({ maxLength: 64 }),
     resources: Type.Array(ResourceBody, { minItems: 1, maxItems: 1000 }),
-    parameters: Type.Optional(ParameterMap),
+    parameters: Type.Optional(PlanParameterMap),
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 
@@ -31,10 +31,23 @@ const UpdateBody = Type.Object({
     name: Type.Optional(Name),
     description: Type.Optional(Description),
     resources: Type.Optional(Type.Array(ResourceBody, { minItems: 1, maxItems: 1000 })),
-    parameters: Type.Optional(ParameterMap),
+    parameters: Type.Optional(PlanParameterMap),
     status: Type.Optional(Type.Union([Type.Literal('suspended'), Type.Literal('started')])),
   }, { additionalProperties: false, minProperties: 1 }),
 }, { additionalProperties: false });
+
+const SECRET_KEYS = new Set(['password', 'privateKey', 'passphrase', 'secretAccessKey']);
+
+/**
+ * redactSecrets hides secrets written inline in parameters (exec hooks' passwords and keys) from every
+ * reader of the plan; `env:` and `file:` references name no secret and are shown as written.
+ */
+function redactSecrets(v: unknown, key = ''): any {
+  if (typeof v === 'string') return SECRET_KEYS.has(key) && !/^(env|file):/.test(v) ? '***' : v;
+  if (Array.isArray(v)) return v.map((x) => redactSecrets(x));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactSecrets(x, k)]));
+  return v;
+}
 
 export function planView(p: PlanRecord): Record<string, unknown> {
   return {
@@ -44,7 +57,7 @@ export function planView(p: PlanRecord): Record<string, unknown> {
     resources: p.resources.map((r) => ({ id: r.id, type: r.type, name: r.name, ...(r.extraInfo && Object.keys(r.extraInfo).length > 0 ? { extra_info: r.extraInfo } : {}) })),
     provider_id: p.providerId,
     status: p.status,
-    parameters: p.parameters,
+    parameters: redactSecrets(p.parameters),
     project_id: p.projectId,
     created_at: p.createdAt,
   };

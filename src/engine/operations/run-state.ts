@@ -6,6 +6,7 @@
  * Rows and plugin behaviours are held in arrays by task and node index (the DAG's numbering), because
  * the runner touches them several times per task and string-keyed lookups were a visible cost.
  */
+import { parseHookSpec, withExecHooks } from '../../plugins/hooks/index.js';
 import { HOOKS, type HookName, type Progress, type ResourceOperation } from '../../plugins/sdk/index.js';
 import type { PluginRegistry } from '../../plugins/registry.js';
 import type { Store } from '../../store/index.js';
@@ -16,7 +17,7 @@ import type { EngineOptions } from '../options.js';
 import type { Limits } from '../scheduler/index.js';
 import type { ProviderBanks } from '../bank-data.js';
 import type { CheckpointRecordSink } from '../sink.js';
-import { operationOf, pendingTask, taskId, type LoadedOperation } from './model.js';
+import { operationOf, parametersFor, pendingTask, taskId, type LoadedOperation } from './model.js';
 
 /** RunDeps is what every run of a worker shares. */
 export interface RunDeps {
@@ -49,7 +50,13 @@ export interface Run {
 
 /** newRun builds a Run; it throws when a node's plugin is no longer registered. */
 export function newRun(deps: RunDeps, op: LoadedOperation, dag: TaskDag, progress: Map<string, Progress>, cancel: AbortController): Run {
-  const ops = dag.keys.map((key) => operationOf(deps.registry, op.plugins.get(key)!, op.kind, op.graph.nodes.get(key)!.resource.type));
+  const ops = dag.keys.map((key) => {
+    const resource = op.graph.nodes.get(key)!.resource;
+    const behaviour = operationOf(deps.registry, op.plugins.get(key)!, op.kind, resource.type);
+    // A plan's exec hooks (parameter `hooks`) wrap the protection of the resources they are given for.
+    const hooks = op.kind === 'protect' ? parametersFor(op.parameters, resource).hooks : undefined;
+    return hooks === undefined ? behaviour : withExecHooks(behaviour, parseHookSpec(hooks));
+  });
   const { started } = op;
   const rows = dag.keys.flatMap((key) => HOOKS.map((hook) => (started.size > 0 ? started.get(taskId(key, hook)) : undefined) ?? pendingTask(op.row, key, hook)));
   return { deps, op, dag, rows, ops, progress, statusSet: new Set(), cancel };

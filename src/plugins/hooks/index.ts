@@ -23,3 +23,4 @@ export { SqlSessions } from './sql.js';
 export { beginHooks, runPostHooks, type HookScope, type HookReport, type HookOptions, type PhaseResult, type Outcome, type HookPhase } from './scope.js';
 export { withHooks } from './with-hooks.js';
 export { fingerprint } from './host-keys.js';
+export { withExecHooks } from './resource.js';

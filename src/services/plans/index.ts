@@ -11,6 +11,7 @@ import { storedTime } from '../../util/clock.js';
 import { isUuid, newId } from '../../util/ids.js';
 import type { ServiceDeps } from '../context.js';
 import { checkParameters, type ParameterMap } from '../parameters.js';
+import { parseHookSpec } from '../../plugins/hooks/index.js';
 import { contains, eq, toPageQuery, withMarker } from '../paging.js';
 import type { ProviderService } from '../providers/index.js';
 import { enforce } from '../quotas/limits.js';
@@ -62,8 +63,24 @@ export function planService(deps: ServiceDeps, providers: ProviderService): Plan
     return out;
   };
 
-  const checkParams = (providerId: string, params: ParameterMap | undefined): ParameterMap =>
-    checkParameters(params ?? {}, providers.get(providerId).extendedInfoSchema.options_schema, 'options');
+  const checkParams = (providerId: string, params: ParameterMap | undefined): ParameterMap => {
+    // Exec hooks come as an object or as JSON text (all the Karbor CLI can send); their rules are checked
+    // first, for a message about the hooks rather than the schema's every alternative, and they are kept
+    // parsed, so a plan shows (and the engine runs) exactly the hooks that were accepted.
+    const parsed: ParameterMap = {};
+    for (const [key, value] of Object.entries(params ?? {})) {
+      if (value === null || typeof value !== 'object' || value.hooks === undefined) {
+        parsed[key] = value;
+        continue;
+      }
+      try {
+        parsed[key] = { ...value, hooks: parseHookSpec(value.hooks) as unknown as Record<string, unknown> };
+      } catch (err) {
+        throw new HoardError('invalid_parameters', `Invalid exec hooks for ${key}: ${(err as Error).message}`);
+      }
+    }
+    return checkParameters(parsed, providers.get(providerId).extendedInfoSchema.options_schema, 'options');
+  };
 
   const load = async (caller: Caller, id: string): Promise<PlanRecord> => {
     if (!isUuid(id)) throw new HoardError('invalid_id', `Invalid plan id ${id}: a plan id is a UUID.`);
