@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildDataset, changeOnePercent, treeBytes } from './dataset.js';
+import { tunedEnv, tunedFlags } from '../src/main.js';
 
 const ROOT = process.env.BENCH_DIR ?? '/var/tmp/hoard-bench';
 const DATA = join(ROOT, 'data');
@@ -54,8 +55,13 @@ async function buildHoard(): Promise<string[]> {
   return [join(out, 'bench', 'hoard-cli.js')];
 }
 
+// The `hoard` program (src/main.ts) starts itself again with malloc and V8 tuning before any work;
+// hoard-cli has no such launcher, so each Hoard process here gets the same tuning from the same source.
+const TUNED_ENV = Object.fromEntries(Object.entries(tunedEnv()).filter(([k, v]) => v !== undefined && process.env[k] === undefined)) as Record<string, string>;
+
 function hoard(cli: string[], inline = false): Tool {
-  const env = { HOARD_PASSWORD: PASS, HOARD_INLINE: inline ? '1' : '0' };
+  cli = [...tunedFlags([]), ...cli];
+  const env = { ...TUNED_ENV, HOARD_PASSWORD: PASS, HOARD_INLINE: inline ? '1' : '0' };
   return {
     name: inline ? 'hoard-inline' : 'hoard',
     init: async (repo) => void (await timed('node', [...cli, 'init', repo], env)),

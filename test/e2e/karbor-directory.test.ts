@@ -17,6 +17,7 @@ import { DEFAULT_PROVIDER_ID } from '../../src/config/index.js';
 import { getResourceMetadata } from '../../src/store/operations.js';
 import { directoryId, DIRECTORY_TYPE } from '../../src/plugins/file-tree/index.js';
 import { startProtection, type ProtectionRole } from '../../src/roles/protection.js';
+import { damagePacks } from '../helpers/bank-damage.js';
 import { fsBankPath, startHoard, type TestHoard } from '../helpers/hoard.js';
 import { karbor, propertyTable } from '../helpers/karbor.js';
 
@@ -232,23 +233,7 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
     expect(shown.body.verification.progress.overall).toMatchObject({ resources_done: 1, resources_total: 1 });
 
     // Damage every pack of the bank in one byte: big.bin's data is in one of them.
-    const bank = fsBankPath(h.hoard.config);
-    const packs: string[] = [];
-    const walk = async (d: string): Promise<void> => {
-      for (const e of await readdir(d, { withFileTypes: true })) {
-        if (e.isDirectory()) await walk(join(d, e.name));
-        else packs.push(join(d, e.name));
-      }
-    };
-    await walk(join(bank, 'data'));
-    const saved = new Map<string, Buffer>();
-    for (const p of packs) {
-      const bytes = await readFile(p);
-      saved.set(p, Buffer.from(bytes));
-      const at = Math.floor(bytes.length / 2);
-      bytes[at] = bytes[at]! ^ 0xff;
-      await writeFile(p, bytes);
-    }
+    const damage = await damagePacks(fsBankPath(h.hoard.config));
     try {
       const bad = await run('verification-create', DEFAULT_PROVIDER_ID, cpId);
       expect(bad.code, out(bad)).toBe(0);
@@ -259,7 +244,7 @@ describe('karbor CLI, default provider (hoard.io/directory), engine running', ()
       expect(failed.body.verification.resources_reason[statusKey]).toMatch(/files of .* are damaged or missing in the bank: .*nested\/deep\/big\.bin/);
     } finally {
       // Later tests restore from this bank.
-      for (const [p, bytes] of saved) await writeFile(p, bytes);
+      await damage.undo();
     }
   });
 

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fsBackend } from '../../src/bank/index.js';
 import { Repository, loadSnapshot } from '../../src/bank/repo/index.js';
 import { providerBanks, type ProviderBanks } from '../../src/engine/index.js';
+import { damagePacks } from '../helpers/bank-damage.js';
 import type { Progress } from '../../src/plugins/sdk/index.js';
 
 let dir: string;
@@ -88,21 +89,7 @@ describe('providerBanks', () => {
     expect(await data.verifyTree(snapshot)).toEqual({ files: 3, bytes: 300_009, damaged: [] });
     expect(seen.at(-1)).toMatchObject({ bytesDone: 300_009, bytesTotal: 300_009 });
     // Flip one byte in the middle of every pack: the big file's data lives there.
-    const packs: string[] = [];
-    const walk = async (d: string): Promise<void> => {
-      for (const e of await readdir(d, { withFileTypes: true })) {
-        if (e.isDirectory()) await walk(join(d, e.name));
-        else packs.push(join(d, e.name));
-      }
-    };
-    await walk(join(bank, 'data'));
-    expect(packs.length).toBeGreaterThan(0);
-    for (const p of packs) {
-      const bytes = await readFile(p);
-      const at = Math.floor(bytes.length / 2);
-      bytes[at] = bytes[at]! ^ 0xff;
-      await writeFile(p, bytes);
-    }
+    expect((await damagePacks(bank)).packs).toBeGreaterThan(0);
     await banks.close();
     banks = providerBanks([fsSpec(bank)]);
     const r = await banks.handle(P, () => {}).verifyTree(snapshot);

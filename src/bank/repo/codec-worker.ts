@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { blobId, openBlob, sealBlob, type BlobKeys } from './codec.js';
 import { isRepoError } from './errors.js';
 import type { BlobType } from './format.js';
-import { readFiles, recycleArena, scanDir, sealParked, type ChunkBatch, type ReadJob, type ScanEntry } from './worker-files.js';
+import { ARENA, readFiles, recycleArena, scanDir, sealParked, type ChunkBatch, type ReadJob, type ScanEntry } from './worker-files.js';
 import { restoreRange, type RangeBlob } from './worker-restore.js';
 
 export type Request =
@@ -78,7 +78,16 @@ function handle(req: Request): void {
     case 'sealParked': {
       if (req.arena) recycleArena(req.arena);
       const { lengths, out } = sealParked(req.of, req.seal, req.drop);
-      return send(req.job, out, true, { lengths });
+      // `out` is a view of an arena: posted as a view it would be cloned, whole arena and all (4 MiB
+      // copied per batch, and garbage on both threads). A mostly empty arena stays here and its
+      // boxes go in a buffer of their own; a fuller one moves to the main thread, which hands it back.
+      if (out.length <= ARENA / 4) {
+        const own = Buffer.allocUnsafeSlow(out.length);
+        out.copy(own);
+        recycleArena(out.buffer as ArrayBuffer);
+        return send(req.job, own, true, { lengths });
+      }
+      return void port.postMessage({ job: req.job, ok: true, out, lengths } satisfies Reply, [out.buffer as ArrayBuffer]);
     }
     case 'restore':
       restoreRange(req.keys, req.where, req.data, req.blobs);

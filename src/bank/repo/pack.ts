@@ -25,10 +25,10 @@ export interface FinishedPack {
 }
 
 // Pack buffers are reused: copying sealed blobs into fresh 16 MiB allocations cost more (page faults)
-// than all the AES work on the main thread (measured 2.5 s per GB). Two cover the pack being stored
-// while the next fills (Repository lets one upload run at a time); more held memory for nothing.
+// than all the AES work on the main thread (measured 2.5 s per GB). Repository stores one pack at a
+// time while the next fills, so one spare (the stored pack's buffer, for the pack after next) is enough.
 const spare: Buffer[] = [];
-const MAX_SPARE = 2;
+const MAX_SPARE = 1;
 
 /**
  * PackBuilder collects sealed blobs into one pack: the blobs back to back, then the sealed header

@@ -289,18 +289,19 @@ export class Repository {
   }
 
   private async addToPack(type: BlobType, id: Buffer, box: Uint8Array, rawLength: number): Promise<void> {
-    // Every producer waits while a pack is being stored, not only the one that closed it: otherwise
-    // concurrent producers fill and close more packs meanwhile, each a pack-sized buffer in memory.
-    while (this.uploads.size > MAX_UPLOADS) await Promise.race(this.uploads);
-    this.throwIfFailed();
+    // A full open pack is closed only once no other pack is being stored, and every producer waits
+    // for that, not only the one that filled it: so at most two pack buffers exist (one filling, one
+    // being stored), and a full pack never grows past its target while it waits.
+    for (;;) {
+      this.throwIfFailed();
+      if (this.pack.size < (this.opts.packTarget ?? PACK_TARGET)) break;
+      if (this.uploads.size < MAX_UPLOADS) this.startUpload(this.finishPack());
+      else await Promise.race(this.uploads);
+    }
     this.unpacked.set(id.toString('hex'), { type, box: this.pack.add(type, id, box, rawLength), rawLength });
     this.stats.blobsAdded++;
     this.stats.rawBytesAdded += rawLength;
-    if (this.pack.size < (this.opts.packTarget ?? PACK_TARGET)) return;
-    this.startUpload(this.finishPack());
-    // Backpressure: a producer waits here while too many packs are on their way to the bank.
-    while (this.uploads.size > MAX_UPLOADS) await Promise.race(this.uploads);
-    this.throwIfFailed();
+    if (this.pack.size >= (this.opts.packTarget ?? PACK_TARGET) && this.uploads.size < MAX_UPLOADS) this.startUpload(this.finishPack());
   }
 
   private finishPack(): FinishedPack {
