@@ -1,5 +1,5 @@
 /**
- * bench/bank compares Hoard's repository with restic (and borg when installed and BENCH_BORG=1) on the
+ * bench/bank compares Hoard's repository with restic and borg (BENCH_BORG=0 leaves borg out) on the
  * GOALS.md data set, in the same run, as ratios: full backup, backup after changing 1% of files,
  * restore to an empty directory, repository size, peak memory. Each tool runs as a fresh process under
  * /usr/bin/time -v. Usage: npm run bench:bank [-- runs]  (default 3 runs; medians are reported).
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   await buildDataset(DATA);
   const bytes = await treeBytes(DATA);
   const cli = await buildHoard();
-  const tools = [hoard(cli), restic, ...(process.env.BENCH_BORG === '1' ? [borg] : []), ...(process.env.BENCH_INLINE === '1' ? [hoard(cli, true)] : [])];
+  const tools = [hoard(cli), restic, ...(process.env.BENCH_BORG === '0' ? [] : [borg]), ...(process.env.BENCH_INLINE === '1' ? [hoard(cli, true)] : [])];
   const results = new Map<string, RunResult[]>(tools.map((t) => [t.name, []]));
   for (let run = 1; run <= RUNS; run++) for (const tool of tools) results.get(tool.name)!.push(await runOnce(tool, run));
   table(results, bytes);
