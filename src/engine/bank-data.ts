@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fsBackend, type BankBackend } from '../bank/index.js';
 import { CheckpointRecords } from '../bank/records/index.js';
 import {
-  Repository, backupTree, isRepoError, layout, loadSnapshot, loadTree, openWriter, restoreTree, saveSnapshot,
+  Repository, backupTree, copyTree, isRepoError, layout, loadSnapshot, loadTree, openWriter, restoreTree, saveSnapshot,
   type Credential, type WriterSession,
 } from '../bank/repo/index.js';
 import { Unrecoverable, type ConflictPolicy, type DataHandle, type Progress } from '../plugins/sdk/index.js';
@@ -31,7 +31,8 @@ export interface BankSpec {
 
 /** ProviderBanks hands out DataHandles per provider and closes the shared sessions. */
 export interface ProviderBanks {
-  handle(providerId: string, progress: (p: Progress) => void): DataHandle;
+  /** handle is a provider's DataHandle; `copyFrom` answers the provider whose bank a copy operation reads. */
+  handle(providerId: string, progress: (p: Progress) => void, copyFrom?: () => Promise<string | undefined>): DataHandle;
   /** records runs fn on the provider's checkpoint records; undefined when the provider has no bank. */
   records<T>(providerId: string, fn: (records: CheckpointRecords) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
@@ -75,11 +76,18 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
       const spec = byProvider.get(providerId);
       return spec ? withRepo(spec, (repo) => fn(new CheckpointRecords(repo))) : undefined;
     },
-    handle(providerId, progress) {
+    handle(providerId, progress, copyFrom) {
       const spec = byProvider.get(providerId);
       const need = (): BankSpec => {
         if (!spec) throw new Unrecoverable(`Provider ${providerId} has no bank configured in this process; its data cannot be reached.`);
         return spec;
+      };
+      const needSource = async (): Promise<BankSpec> => {
+        const from = await copyFrom?.();
+        if (from === undefined) throw new Unrecoverable('Only a copy operation reads another provider\'s bank.');
+        const s = byProvider.get(from);
+        if (!s) throw new Unrecoverable(`Provider ${from} (of the checkpoint being copied) has no bank configured in this process; its data cannot be reached.`);
+        return s;
       };
       const report = (p: { bytesDone: number; itemsDone: number; bytesTotal?: number | undefined; itemsTotal?: number | undefined }) =>
         progress({ bytesDone: p.bytesDone, itemsDone: p.itemsDone, ...(p.bytesTotal === undefined ? {} : { bytesTotal: p.bytesTotal }), ...(p.itemsTotal === undefined ? {} : { itemsTotal: p.itemsTotal }) });
@@ -136,6 +144,26 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
           if (!section || section.kind !== 'tree') throw new Unrecoverable(`Snapshot ${snapshot} holds no directory tree.`);
           return verifySection(repo, section.root, (p) => report({ ...p, bytesTotal: section.bytes, itemsTotal: section.items }));
         }),
+        copyTree: async (snapshot, opts = {}) => withRepo(await needSource(), (src) => withRepo(need(), async (dst) => {
+          let snap;
+          try {
+            snap = await loadSnapshot(src, snapshot);
+          } catch (err) {
+            throw new Unrecoverable(`Snapshot ${snapshot} of the checkpoint being copied cannot be read: ${(err as Error).message}`);
+          }
+          const section = snap.sections[TREE];
+          if (!section || section.kind !== 'tree') throw new Unrecoverable(`Snapshot ${snapshot} holds no directory tree.`);
+          const parent = opts.parent ? await copyParent(src, dst, opts.parent).catch(() => undefined) : undefined;
+          const copied = await copyTree(src, dst, section.root, {
+            onProgress: report, bytesTotal: section.bytes, itemsTotal: section.items, ...(parent ? { parent } : {}),
+          });
+          const id = await saveSnapshot(dst, {
+            // The copy-of tag is what lets a later copy trust this one as its parent (copier.ts).
+            tags: [...snap.tags.filter((t) => !t.startsWith(COPY_OF)), `${COPY_OF}${src.config.id}:${snapshot}`],
+            sections: { [TREE]: { kind: 'tree', root: copied.root, bytes: section.bytes, items: section.items } },
+          });
+          return { snapshot: id, files: copied.files, bytes: copied.bytes };
+        })),
         forget: async (snapshot) => withRepo(need(), async (repo) => {
           try {
             await repo.backend.remove(layout.snapshot(snapshot));
@@ -151,6 +179,21 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
       await Promise.allSettled(all.map(async (s) => (await s).close()));
     },
   };
+}
+
+/** COPY_OF tags a snapshot made by copyTree with the source repository's id and source snapshot. */
+const COPY_OF = 'copy-of:';
+
+/**
+ * copyParent turns a plugin's parent hint into tree roots, only when the destination snapshot says it
+ * was copied from exactly that source snapshot of exactly this source repository.
+ */
+async function copyParent(src: Repository, dst: Repository, p: { source: string; copy: string }): Promise<{ sourceRoot: string; copyRoot: string } | undefined> {
+  const copy = await loadSnapshot(dst, p.copy);
+  if (!copy.tags.includes(`${COPY_OF}${src.config.id}:${p.source}`)) return undefined;
+  const sourceRoot = await treeOf(src, p.source);
+  const c = copy.sections[TREE];
+  return c && c.kind === 'tree' ? { sourceRoot, copyRoot: c.root } : undefined;
 }
 
 /**

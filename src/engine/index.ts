@@ -18,7 +18,7 @@ import { newId } from '../util/ids.js';
 import { buildGraph, deserializeGraph, serializeGraph } from './graph/index.js';
 import { resolvePlugins, type ParameterMap } from './operations/model.js';
 import { operationProgress, type OperationProgress } from './operations/progress.js';
-import { planResource, submitDelete, submitProtect, submitRestore, submitVerify } from './operations/submit.js';
+import { planResource, submitCopy, submitDelete, submitProtect, submitRestore, submitVerify } from './operations/submit.js';
 
 export { createWorker, type Worker, type WorkerDeps } from './worker.js';
 export { DEFAULT_ENGINE_OPTIONS, engineOptions, type EngineOptions } from './options.js';
@@ -47,6 +47,20 @@ export interface RestoreRequest {
 }
 
 /**
+ * CopyRequest copies `available` checkpoints of one plan from their provider into another provider's
+ * bank; each becomes a new checkpoint of the destination provider.
+ */
+export interface CopyRequest {
+  readonly projectId: string;
+  readonly source: ProviderRef;
+  readonly destination: ProviderRef;
+  readonly checkpoints: readonly CheckpointRecord[];
+}
+
+/** CopyPair names a copied checkpoint and its copy, as Karbor's copy response lists them. */
+export interface CopyPair { readonly source: string; readonly copy: string }
+
+/**
  * Engine is the services' door to the protection engine. protect and restore build and check
  * everything first (graph, cycle, a runnable plugin per resource) and write nothing when that fails;
  * deleteCheckpoint refuses (invalid_state) a checkpoint that stopped being deletable meanwhile.
@@ -57,6 +71,11 @@ export interface Engine {
   /** verify reads a checkpoint's data back through each resource's plugin, writing nothing. */
   verify(req: VerifyRequest): Promise<VerificationRecord>;
   deleteCheckpoint(provider: ProviderRef, checkpoint: CheckpointRecord): Promise<void>;
+  /**
+   * copy submits one copy operation per checkpoint, all or nothing: every graph must be copyable by the
+   * source provider's plugins and restorable by the destination's, or nothing is written.
+   */
+  copy(req: CopyRequest): Promise<CopyPair[]>;
   progress(by: { checkpointId: string } | { restoreId: string } | { verificationId: string }): Promise<OperationProgress | undefined>;
 }
 
@@ -77,6 +96,7 @@ export function createEngine(deps: EngineDeps): Engine {
     restore: (req) => restore(deps, req),
     verify: (req) => verify(deps, req),
     deleteCheckpoint: (provider, cp) => deleteCheckpoint(deps, provider, cp),
+    copy: (req) => copy(deps, req),
     progress: (by) => operationProgress(deps.store, by),
   };
 }
@@ -95,7 +115,11 @@ async function protect(deps: EngineDeps, req: ProtectRequest): Promise<Checkpoin
     resourceGraph: serializeGraph(graph), extraInfo: req.extraInfo, createdAt: now, updatedAt: now,
   };
   const subject = { projectId: req.projectId, providerId: req.provider.id, planId: req.plan.id, checkpointId: checkpoint.id };
-  await submitProtect(deps.store, checkpoint, { kind: 'protect', subject, graph, plugins, parameters: req.plan.parameters, log: { type: 'protect', status: 'protecting' } });
+  // Karbor meant to link a scheduled run's log to its operation (and never did, see karbor-api.md §3.4).
+  const scheduled = req.extraInfo?.created_by === 'scheduled_operation' && typeof req.extraInfo.scheduled_operation_id === 'string' ? req.extraInfo.scheduled_operation_id : null;
+  await submitProtect(deps.store, checkpoint, {
+    kind: 'protect', subject, graph, plugins, parameters: req.plan.parameters, log: { type: 'protect', status: 'protecting' }, scheduledOperationId: scheduled,
+  });
   return checkpoint;
 }
 
@@ -123,6 +147,29 @@ async function verify(deps: EngineDeps, req: VerifyRequest): Promise<Verificatio
   const subject = { projectId: req.projectId, providerId: req.provider.id, planId: req.checkpoint.planId, checkpointId: req.checkpoint.id, verificationId: record.id };
   await submitVerify(deps.store, record, { kind: 'verify', subject, graph, plugins, parameters: req.parameters, log: { type: 'verify', status: 'in_progress' } });
   return record;
+}
+
+async function copy(deps: EngineDeps, req: CopyRequest): Promise<CopyPair[]> {
+  const now = storedTime(deps.clock.now());
+  const copies = req.checkpoints.map((cp) => {
+    const graph = deserializeGraph(cp.resourceGraph ?? '[{}, []]');
+    const plugins = resolvePlugins(deps.registry, req.source.plugins, graph, 'copy');
+    // A copy the destination could not restore or delete is no copy: refuse before writing anything.
+    resolvePlugins(deps.registry, req.destination.plugins, graph, 'restore');
+    const checkpoint: CheckpointRecord = {
+      id: newId(), projectId: cp.projectId, providerId: req.destination.id, planId: cp.planId, status: 'wait_copying',
+      protectionPlan: cp.protectionPlan, resourceGraph: cp.resourceGraph,
+      extraInfo: {
+        ...(cp.extraInfo ?? {}), created_by: 'copy', copy_status: 'wait_copying',
+        copy_from: { provider_id: cp.providerId, checkpoint_id: cp.id, created_at: cp.createdAt },
+      },
+      createdAt: now, updatedAt: now,
+    };
+    const subject = { projectId: cp.projectId, providerId: req.destination.id, planId: cp.planId, checkpointId: checkpoint.id };
+    return { checkpoint, submission: { kind: 'copy' as const, subject, graph, plugins, parameters: {}, log: { type: 'copy' as const, status: 'wait_copying' } } };
+  });
+  await submitCopy(deps.store, copies);
+  return copies.map((c, i) => ({ source: req.checkpoints[i]!.id, copy: c.checkpoint.id }));
 }
 
 async function deleteCheckpoint(deps: EngineDeps, provider: ProviderRef, cp: CheckpointRecord): Promise<void> {

@@ -71,6 +71,31 @@ export async function setCheckpointStatus(db: Db, id: string, from: readonly Che
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** mergeCheckpointExtraInfo sets keys of a checkpoint's extra info, keeping the others (a copy's copy_status). */
+export async function mergeCheckpointExtraInfo(db: Db, id: string, patch: Record<string, unknown>): Promise<void> {
+  const row = await db.selectFrom('checkpoints').select('extra_info').where('id', '=', id).executeTakeFirst();
+  if (!row) return;
+  const merged = { ...(row.extra_info ? (JSON.parse(row.extra_info) as Record<string, unknown>) : {}), ...patch };
+  await db.updateTable('checkpoints').set({ extra_info: JSON.stringify(merged) }).where('id', '=', id).execute();
+}
+
+/**
+ * copiesOf answers, of the given source checkpoints, those that already have a copy in `providerId`
+ * that is not failed or deleted (copy_from in the copy's extra info), mapped to that copy's id.
+ */
+export async function copiesOf(db: Db, providerId: string, planId: string, sourceIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (sourceIds.length === 0) return out;
+  const wanted = new Set(sourceIds);
+  const rows = await db.selectFrom('checkpoints').select(['id', 'extra_info'])
+    .where('provider_id', '=', providerId).where('plan_id', '=', planId).where('status', 'not in', ['deleted', 'error', 'deleting', 'error-deleting']).execute();
+  for (const r of rows) {
+    const from = r.extra_info ? (JSON.parse(r.extra_info) as { copy_from?: { checkpoint_id?: unknown } }).copy_from?.checkpoint_id : undefined;
+    if (typeof from === 'string' && wanted.has(from)) out.set(from, r.id);
+  }
+  return out;
+}
+
 /**
  * setCheckpointPinned pins or unpins a checkpoint and tells whether the row exists. It does not look at
  * the status: whether pinning makes sense in a state is the service's call.

@@ -28,6 +28,14 @@ const ResetBody = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 
+// Karbor's copy action (K:karbor/api/v1/copies.py); the python client 2.1.0 has no verb for it.
+const CopyBody = Type.Object({
+  copy: Type.Object({
+    plan_id: Type.String({ maxLength: 64 }),
+    parameters: Type.Optional(Type.Record(Type.String({ maxLength: 255 }), Type.Unknown(), { maxProperties: 20 })),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
 type Params = { provider_id: string };
 type ItemParams = Params & { checkpoint_id: string };
 
@@ -71,6 +79,17 @@ export function checkpointRoutes(services: Services): FastifyPluginAsync {
     app.post<{ Params: Params; Body: Static<typeof CreateBody> }>(base, { schema: { body: CreateBody } }, async (req) => {
       const input = { plan_id: req.body.checkpoint.plan_id, extraInfo: extraInfoOf(req.body.checkpoint) };
       return { checkpoint: checkpointView(await services.checkpoints.create(req.caller, req.params.provider_id, input)) };
+    });
+    app.post<{ Params: Params; Body: Static<typeof CopyBody> }>(`${base}/action`, { schema: { body: CopyBody } }, async (req) => {
+      const { plan_id: planId, parameters = {} } = req.body.copy;
+      const out = await services.checkpoints.copy(req.caller, req.params.provider_id, { plan_id: planId, parameters });
+      return {
+        copy: {
+          project_id: req.caller.projectId, provider_id: req.params.provider_id, plan_id: planId,
+          checkpoint_id: out.pairs.map((p) => ({ checkpoint_protect_id: p.source, checkpoint_copy_id: p.copy })),
+          parameters, destination_provider_id: out.destinationProviderId,
+        },
+      };
     });
     app.get<{ Params: ItemParams }>(`${base}/:checkpoint_id`, async (req) => {
       const { provider_id: providerId, checkpoint_id: id } = req.params;

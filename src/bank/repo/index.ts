@@ -18,6 +18,7 @@ export { DEFAULT_CHUNKER, FORMAT_VERSION, PACK_TARGET, layout, type BlobType, ty
 export { readPackHeader, type PackedBlob } from './pack.js';
 export { backupTree, type BackupOptions, type BackupResult, type BackupStats } from './archiver.js';
 export { restoreTree, type RestoreOptions, type RestoreStats } from './restorer.js';
+export { copyTree, type CopyOptions, type CopyResult } from './copier.js';
 export { writeStream, readStream, loadStreamManifest, type StreamManifest, type StreamStats, type WriteStreamOptions } from './stream.js';
 export { saveSnapshot, loadSnapshot, listSnapshots, type Section, type Snapshot } from './snapshots.js';
 export { loadTree, type Tree, type TreeNode, type Progress, type ProgressFn } from './tree.js';

@@ -1,4 +1,4 @@
-/** `hoard checkpoint list|create|show|delete`: checkpoints of one provider over the API. */
+/** `hoard checkpoint list|create|show|copy|delete`: checkpoints of one provider over the API. */
 import type { Command } from 'commander';
 import { DEFAULT_PROVIDER_ID } from '../../config/index.js';
 import { printObject, printTable } from '../output.js';
@@ -80,6 +80,19 @@ export function checkpointCommands(program: Command): void {
       }
       const body = await api.get(path(o, id));
       printObject(o.json ? body : body.checkpoint, o.json);
+    });
+
+  withProvider(cp.command('copy').description('copy a plan\'s available checkpoints (or one) into another provider\'s bank'))
+    .requiredOption('--plan <id>', 'plan whose checkpoints are copied')
+    .requiredOption('--to <provider id>', 'provider whose bank receives the copies')
+    .option('--checkpoint <id>', 'copy only this checkpoint')
+    .action(async (o: ProviderOptions & { plan: string; to: string; checkpoint?: string }) => {
+      const parameters = { destination_provider_id: o.to, ...(o.checkpoint ? { checkpoint_id: o.checkpoint } : {}) };
+      const body = await new ApiClient(o).post(path(o, 'action'), { copy: { plan_id: o.plan, parameters } });
+      if (o.json) return printObject(body, true);
+      const pairs = body.copy.checkpoint_id as { checkpoint_protect_id: string; checkpoint_copy_id: string }[];
+      if (pairs.length === 0) console.log(`Nothing to copy: every available checkpoint of plan ${o.plan} already has a copy in provider ${o.to}.`);
+      else printTable(pairs.map((p) => ({ checkpoint: p.checkpoint_protect_id, copy: p.checkpoint_copy_id, provider: o.to })));
     });
 
   withProvider(cp.command('delete <id>').description('delete a checkpoint')).action(async (id: string, o: ProviderOptions) => {

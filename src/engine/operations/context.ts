@@ -9,7 +9,7 @@
  * engine's own bookkeeping. They are own enumerable getters, so spreading a context still copies them.
  */
 import type { DataHandle, HookContext, Progress } from '../../plugins/sdk/index.js';
-import type { ResourceRecord } from '../sink.js';
+import { getCheckpoint } from '../../store/checkpoints.js';
 import { recordProgress, recordResourceStatus } from '../journal/index.js';
 import { parametersFor, reportsResources, statusSubject } from './model.js';
 import { taskKey, type Run } from './run-state.js';
@@ -25,7 +25,7 @@ export function hookContext(run: Run, key: string, hook: string, scope: { readon
   const { op, deps } = run;
   const r = op.graph.nodes.get(key)!.resource;
   let parameters: Record<string, unknown> | undefined;
-  let metadata: ResourceRecord | undefined;
+  let metadata: HookContext['metadata'] | undefined;
   let data: DataHandle | undefined;
   const progress = (p: Progress) => reportProgress(run, key, hook, p, call);
   return {
@@ -33,9 +33,14 @@ export function hookContext(run: Run, key: string, hook: string, scope: { readon
     resource: r,
     get parameters() { return (parameters ??= parametersFor(op.parameters, r)); },
     get signal() { return scope.signal; },
-    get metadata() { return (metadata ??= deps.sink.resource(op.row.checkpoint_id!, key)); },
+    get metadata() {
+      return (metadata ??= { ...deps.sink.resource(op.row.checkpoint_id!, key), source: async () => {
+        const from = await copySource(run);
+        return from ? deps.sink.resource(from.checkpointId, key).get() : undefined;
+      } });
+    },
     newResources: op.newResources,
-    get data() { return (data ??= deps.banks.handle(op.row.provider_id, progress)); },
+    get data() { return (data ??= deps.banks.handle(op.row.provider_id, progress, async () => (await copySource(run))?.providerId)); },
     progress,
     setStatus: (status, reason) => {
       if (!reportsResources(op.kind)) return;
@@ -54,4 +59,23 @@ export function reportProgress(run: Run, key: string, hook: string, p: Progress,
   if (now - call.lastProgressAt < run.deps.options.progressEveryMs) return;
   call.lastProgressAt = now;
   call.writes.push(recordProgress(run.deps.writer, taskKey(run, key, hook), merged));
+}
+
+/** CopySource is the checkpoint a copy operation copies, from its destination checkpoint's copy_from. */
+interface CopySource { readonly providerId: string; readonly checkpointId: string }
+
+const copySources = new WeakMap<Run, Promise<CopySource | undefined>>();
+
+/** copySource reads (once per run) where a copy operation copies from; undefined for every other kind. */
+function copySource(run: Run): Promise<CopySource | undefined> {
+  if (run.op.kind !== 'copy') return Promise.resolve(undefined);
+  let p = copySources.get(run);
+  if (!p) {
+    p = getCheckpoint(run.deps.store.db, run.op.row.checkpoint_id!).then((cp) => {
+      const from = cp?.extraInfo?.copy_from as { provider_id?: unknown; checkpoint_id?: unknown } | undefined;
+      return typeof from?.provider_id === 'string' && typeof from.checkpoint_id === 'string' ? { providerId: from.provider_id, checkpointId: from.checkpoint_id } : undefined;
+    });
+    copySources.set(run, p);
+  }
+  return p;
 }

@@ -17,6 +17,7 @@ export const END_STATUS: Readonly<Record<EngineKind, { readonly ok: string; read
   restore: { ok: 'success', failed: 'fail' },
   delete: { ok: 'deleted', failed: 'error-deleting' },
   verify: { ok: 'success', failed: 'fail' },
+  copy: { ok: 'available', failed: 'error' },
 };
 
 /** finishSubject moves the subject to its end status and closes the operation log (inside `trx`). */
@@ -43,9 +44,24 @@ async function endSubject(trx: Kysely<Database>, op: OperationRow, kind: EngineK
     case 'verify':
       await setRestoreStatus(trx, op.verification_id!, ok ? 'success' : 'fail', now, 'verifications');
       return;
+    case 'copy':
+      // Karbor marks a finished copy in its extra info; a reset-state meanwhile wins (the row is left alone).
+      if (await checkpoints.setCheckpointStatus(trx, checkpointId, ['wait_copying', 'copying'], ok ? 'available' : 'error', now)) {
+        await checkpoints.mergeCheckpointExtraInfo(trx, checkpointId, { copy_status: ok ? 'finished' : 'error' });
+      }
+      return;
     default:
       assertNever(kind);
   }
+}
+
+/** beginSubject moves a copy's destination checkpoint from wait_copying to copying as its operation starts. */
+export async function beginSubject(trx: Kysely<Database>, op: OperationRow, now: string): Promise<void> {
+  if (op.kind !== 'copy') return;
+  if (await checkpoints.setCheckpointStatus(trx, op.checkpoint_id!, ['wait_copying'], 'copying', now)) {
+    await checkpoints.mergeCheckpointExtraInfo(trx, op.checkpoint_id!, { copy_status: 'copying' });
+  }
+  if (op.log_id) await operationLogs.updateLog(trx, op.log_id, { status: 'copying' });
 }
 
 /** assertNever makes a missing case of a discriminated union a compile error. */

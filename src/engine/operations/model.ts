@@ -10,7 +10,7 @@ import type { OperationRow, TaskRow } from '../../store/operations.js';
 import type { GraphNode, ResourceGraph } from '../graph/index.js';
 
 /** EngineKind is what this engine runs today. */
-export type EngineKind = Extract<OperationKind, 'protect' | 'restore' | 'delete' | 'verify'>;
+export type EngineKind = Extract<OperationKind, 'protect' | 'restore' | 'delete' | 'verify' | 'copy'>;
 
 /** reportsResources tells the kinds whose subject keeps Karbor's per-resource resources_status. */
 /** statusSubject is the row a restore or verify operation records per-resource statuses on. */
@@ -53,7 +53,12 @@ export function resolvePlugins(registry: PluginRegistry, pluginNames: readonly s
   for (const [key, node] of g.nodes) {
     const d = registry.resolvePlugin(pluginNames, node.resource.type);
     if (!d) throw new HoardError('invalid_state', `No protection plugin of this provider handles ${node.resource.type} (resource ${node.resource.id}); the provider's plugins are ${pluginNames.join(', ')}.`);
-    if (!registry.behaviourOf(d.name)) throw new HoardError('engine_unavailable', `${capital(kind)} of ${node.resource.type} is not available in this build: plugin ${d.name} declares the type but has no ${kind} behaviour yet. The request was valid; nothing was changed.`);
+    const behaviour = registry.behaviourOf(d.name);
+    if (!behaviour) throw new HoardError('engine_unavailable', `${capital(kind)} of ${node.resource.type} is not available in this build: plugin ${d.name} declares the type but has no ${kind} behaviour yet. The request was valid; nothing was changed.`);
+    // A copy with no behaviour would "succeed" with no data in the destination; refuse it up front.
+    if (kind === 'copy' && behaviour.operation('copy', node.resource.type) === undefined) {
+      throw new HoardError('invalid_state', `Plugin ${d.name} cannot copy ${node.resource.type} (resource ${node.resource.id}); this checkpoint cannot be copied. Nothing was changed.`);
+    }
     out.set(key, d.name);
   }
   return out;

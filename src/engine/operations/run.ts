@@ -12,7 +12,7 @@ import { taskDag } from '../hooks/order.js';
 import { moveOperation } from '../journal/index.js';
 import { runDag } from '../scheduler/index.js';
 import { compensateOwed } from './compensate.js';
-import { finishSubject, type Outcome } from './finish.js';
+import { beginSubject, finishSubject, type Outcome } from './finish.js';
 import { messageOf } from './invoke.js';
 import { load } from './model.js';
 import { recover } from './recover.js';
@@ -29,7 +29,7 @@ export async function runOperation(deps: RunDeps, id: string, drain: AbortSignal
   if (!opRow || opRow.status === 'done' || opRow.status === 'error') return 'finished';
   const run = await prepare(deps, id, cancel);
   if (typeof run === 'string') return abandon(deps, id, run);
-  if (opRow.status === 'pending') await moveOperation(deps.writer, id, 'begin', {});
+  if (opRow.status === 'pending') await moveOperation(deps.writer, id, 'begin', {}, (trx) => beginSubject(trx, opRow, new Date().toISOString()));
   if (opRow.status !== 'compensating') {
     const outcome = await execute(run, drain);
     if (outcome === 'drained') return 'drained';
@@ -75,7 +75,7 @@ async function execute(run: Run, drain: AbortSignal): Promise<Outcome | 'drained
 async function succeed(run: Run): Promise<RunEnd> {
   const { op, deps } = run;
   await reportRemaining(run, 'the restore succeeded');
-  if (op.kind === 'protect') await deps.sink.seal({ checkpointId: op.row.checkpoint_id!, resourceGraph: op.row.graph, status: 'available' });
+  if (op.kind === 'protect' || op.kind === 'copy') await deps.sink.seal({ checkpointId: op.row.checkpoint_id!, resourceGraph: op.row.graph, status: 'available' });
   if (op.kind === 'delete') await deps.sink.discard(op.row.checkpoint_id!);
   await moveOperation(deps.writer, op.row.id, 'succeed', {}, (trx) => finishSubject(trx, op.row, op.kind, { ok: true }, new Date().toISOString()));
   return 'finished';

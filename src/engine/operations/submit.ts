@@ -31,7 +31,9 @@ export interface Submission {
   readonly plugins: ReadonlyMap<string, string>;
   readonly parameters: ParameterMap;
   /** log is the operation log's type and first status (Karbor logs `protecting`, `in_progress`, `deleting`). */
-  readonly log: { readonly type: 'protect' | 'restore' | 'delete' | 'verify'; readonly status: string };
+  readonly log: { readonly type: 'protect' | 'restore' | 'delete' | 'verify' | 'copy'; readonly status: string };
+  /** scheduledOperationId links the operation log to the scheduled operation that asked for it. */
+  readonly scheduledOperationId?: string | null;
 }
 
 /** insertOperationRows writes the operation, its tasks and its log inside `trx`; returns the operation id. */
@@ -58,7 +60,7 @@ function logRow(s: Submission, id: string, now: string): operationLogs.Operation
   const { subject: x } = s;
   return {
     id, projectId: x.projectId, operationType: s.log.type, checkpointId: x.checkpointId, planId: x.planId ?? null, providerId: x.providerId,
-    restoreId: x.restoreId ?? null, scheduledOperationId: null, status: s.log.status, startedAt: now, endedAt: null, errorInfo: null, extraInfo: null, createdAt: now,
+    restoreId: x.restoreId ?? null, scheduledOperationId: s.scheduledOperationId ?? null, status: s.log.status, startedAt: now, endedAt: null, errorInfo: null, extraInfo: null, createdAt: now,
   };
 }
 
@@ -67,6 +69,16 @@ export async function submitProtect(store: Store, checkpoint: CheckpointRecord, 
   return store.db.transaction().execute(async (trx) => {
     await checkpoints.insertCheckpoint(trx, checkpoint);
     return insertOperationRows(trx, s, checkpoint.createdAt);
+  });
+}
+
+/** submitCopy inserts every `wait_copying` destination checkpoint and its copy operation in one transaction. */
+export async function submitCopy(store: Store, copies: readonly { readonly checkpoint: CheckpointRecord; readonly submission: Submission }[]): Promise<void> {
+  await store.db.transaction().execute(async (trx) => {
+    for (const c of copies) {
+      await checkpoints.insertCheckpoint(trx, c.checkpoint);
+      await insertOperationRows(trx, c.submission, c.checkpoint.createdAt);
+    }
   });
 }
 

@@ -30,6 +30,7 @@ export const directoryPlugin = (roots: readonly string[]): ProtectionPlugin => (
       files: Type.Optional(Type.Integer()),
       bytes: Type.Optional(Type.Integer()),
       snapshot: Type.Optional(Type.String()),
+      copiedFrom: Type.Optional(Type.String()),
     }),
   },
   operation: (kind, type) => (type === DIRECTORY_TYPE ? directoryOperation(kind, roots) : undefined),

@@ -12,7 +12,13 @@ import { Unrecoverable, type ConflictPolicy, type HookContext, type HookName, ty
 import { confinedPath, directoryId } from './protectable.js';
 
 /** SavedInfo is what protect records per directory (the plugin's savedInfo schema). */
-interface SavedInfo { readonly snapshot: string; readonly files: number; readonly bytes: number }
+interface SavedInfo {
+  readonly snapshot: string;
+  readonly files: number;
+  readonly bytes: number;
+  /** copiedFrom is, in a copied checkpoint, the source checkpoint's snapshot this one was copied from. */
+  readonly copiedFrom?: string;
+}
 
 const EMPTY_HOOKS: readonly HookName[] = ['prepareBegin', 'prepareFinish', 'complete'];
 
@@ -121,13 +127,33 @@ const verify: ResourceOperation = {
   resumable: ['main', ...EMPTY_HOOKS],
 };
 
-/** directoryOperation is the plugin's behaviour for an operation kind (copy comes later). */
+const copy: ResourceOperation = {
+  async main(ctx) {
+    // A run resumed after its metadata was written has nothing left to do.
+    if (await savedInfo(ctx)) return;
+    const source = asSavedInfo(await ctx.metadata.source());
+    if (!source) throw new Unrecoverable(`The checkpoint being copied holds no snapshot of ${pathOf(ctx)}; there is nothing to copy.`);
+    // Incremental: the newest earlier copy in this bank, when it was a copy of this same directory.
+    const previous = asSavedInfo(await ctx.metadata.previous());
+    const parent = previous?.copiedFrom ? { parent: { source: previous.copiedFrom, copy: previous.snapshot } } : {};
+    const copied = await ctx.data.copyTree(source.snapshot, parent);
+    if (copied.files !== source.files || copied.bytes !== source.bytes) {
+      throw new Unrecoverable(`The copy of ${pathOf(ctx)} holds ${copied.files} files and ${copied.bytes} bytes, but the checkpoint being copied recorded ${source.files} files and ${source.bytes} bytes.`);
+    }
+    await ctx.metadata.set({ snapshot: copied.snapshot, files: copied.files, bytes: copied.bytes, copiedFrom: source.snapshot });
+  },
+  // Copying again only re-reads the source: blobs already in the destination are deduplicated.
+  resumable: ['main', ...EMPTY_HOOKS],
+};
+
+/** directoryOperation is the plugin's behaviour for an operation kind. */
 export function directoryOperation(kind: OperationKind, roots: readonly string[]): ResourceOperation | undefined {
   switch (kind) {
     case 'protect': return protect;
     case 'restore': return restoreIn(roots);
     case 'delete': return remove;
     case 'verify': return verify;
+    case 'copy': return copy;
     default: return undefined;
   }
 }

@@ -100,6 +100,13 @@ export interface DataHandle {
    * names each file (path inside the tree) whose data is missing or damaged instead of stopping at the first.
    */
   verifyTree(snapshot: string): Promise<{ readonly files: number; readonly bytes: number; readonly damaged: readonly string[] }>;
+  /**
+   * copyTree (copy operations only) copies a snapshot's tree from the bank of the checkpoint being
+   * copied into this operation's bank, as a new snapshot there. `parent` names an earlier copy of the same
+   * source (its source snapshot and the snapshot it became), which makes the copy incremental; a
+   * parent that is not such a pair is ignored. Every byte is authenticated as it is read.
+   */
+  copyTree(snapshot: string, opts?: { readonly parent?: { readonly source: string; readonly copy: string } }): Promise<{ readonly snapshot: string; readonly files: number; readonly bytes: number }>;
 }
 
 /**
@@ -117,7 +124,13 @@ export interface HookContext {
    * others); `previous` reads its record in the newest earlier `available` checkpoint of the same plan
    * and provider (undefined when there is none): what an incremental protect starts from.
    */
-  readonly metadata: { get(): Promise<Json | undefined>; set(value: Json): Promise<void>; previous(): Promise<Json | undefined> };
+  readonly metadata: {
+    get(): Promise<Json | undefined>;
+    set(value: Json): Promise<void>;
+    previous(): Promise<Json | undefined>;
+    /** source (copy operations only) reads this resource's record in the checkpoint being copied. */
+    source(): Promise<Json | undefined>;
+  };
   /** newResources maps original resource ids to restored ones; shared by every resource of a restore. */
   readonly newResources: Map<string, string>;
   /** data reaches the provider's bank through DataHandle only. */

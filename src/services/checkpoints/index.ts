@@ -6,7 +6,7 @@
  * plugin has no behaviour yet is refused with 503 (engine_unavailable) before anything is written.
  */
 import type { Kysely } from 'kysely';
-import type { Engine, OperationProgress } from '../../engine/index.js';
+import type { CopyPair, Engine, OperationProgress } from '../../engine/index.js';
 
 export type { OperationProgress } from '../../engine/index.js';
 import type { Caller, ListQuery } from '../../model/caller.js';
@@ -25,7 +25,25 @@ export interface CheckpointInput {
   readonly extraInfo?: Record<string, unknown> | null;
 }
 
+/** CopyInput is Karbor's copy action: a plan, and parameters naming where to copy (Hoard's keys). */
+export interface CopyInput {
+  readonly plan_id: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+/** CopyOutcome is what a copy request started: the copied checkpoints and their new copies. */
+export interface CopyOutcome {
+  readonly destinationProviderId: string;
+  readonly pairs: readonly CopyPair[];
+}
+
 export interface CheckpointService {
+  /**
+   * copy copies a plan's `available` checkpoints of provider `providerId` into the bank of
+   * parameters.destination_provider_id (only parameters.checkpoint_id, when given), skipping those
+   * that already have a copy there that is not failed or deleted.
+   */
+  copy(caller: Caller, providerId: string, input: CopyInput): Promise<CopyOutcome>;
   list(caller: Caller, providerId: string, q: ListQuery): Promise<CheckpointRecord[]>;
   get(caller: Caller, providerId: string, id: string): Promise<CheckpointRecord>;
   create(caller: Caller, providerId: string, input: CheckpointInput): Promise<CheckpointRecord>;
@@ -89,6 +107,40 @@ export function checkpointService(deps: ServiceDeps, providers: ProviderService,
       // Karbor records who asked; the client's own extra info is kept beside it.
       const extraInfo = { created_by: 'manual', ...(input.extraInfo ?? {}) };
       return engine.protect({ projectId: caller.projectId, provider, plan, extraInfo });
+    },
+
+    async copy(caller, providerId, input) {
+      const source = providers.get(providerId);
+      const plan = await plans.get(caller, input.plan_id);
+      const known = new Set(['destination_provider_id', 'checkpoint_id']);
+      const unknown = Object.keys(input.parameters).filter((k) => !known.has(k));
+      if (unknown.length > 0) throw new HoardError('invalid_field', `Unknown copy parameter ${unknown.join(', ')}; a copy takes destination_provider_id and, optionally, checkpoint_id.`);
+      const to = input.parameters.destination_provider_id;
+      if (typeof to !== 'string') throw new HoardError('invalid_field', 'A copy needs parameters.destination_provider_id: the provider whose bank receives the copies.');
+      const destination = providers.get(to);
+      if (destination.id === source.id) throw new HoardError('invalid_field', `The destination provider ${to} is the provider the checkpoints are in; copy them to another provider's bank.`);
+      const only = input.parameters.checkpoint_id;
+      if (only !== undefined && (typeof only !== 'string' || !isUuid(only))) throw new HoardError('invalid_field', `parameters.checkpoint_id must be a checkpoint id (a UUID), not ${JSON.stringify(only)}.`);
+      let chosen: CheckpointRecord[];
+      if (only !== undefined) {
+        const cp = await load(caller, providerId, only);
+        if (cp.planId !== plan.id) throw new HoardError('invalid_field', `Checkpoint ${only} belongs to plan ${cp.planId}, not ${plan.id}.`);
+        if (cp.status !== 'available') throw new HoardError('invalid_state', `Checkpoint ${only} is ${cp.status}; only an available checkpoint can be copied.`);
+        chosen = [cp];
+      } else {
+        chosen = (await checkpoints.listCheckpoints(store.db, {
+          filters: [{ op: 'eq', column: 'provider_id', value: source.id }, { op: 'eq', column: 'plan_id', value: plan.id }, { op: 'eq', column: 'status', value: 'available' }],
+          sort: [{ key: 'created_at', dir: 'asc' }], limit: 100_000,
+        })).filter((cp) => cp.projectId === caller.projectId || caller.isAdmin);
+      }
+      const copied = await checkpoints.copiesOf(store.db, destination.id, plan.id, chosen.map((c) => c.id));
+      const todo = chosen.filter((c) => !copied.has(c.id));
+      if (todo.length > 0) {
+        // Copies are checkpoints of the destination: they count against the checkpoint quota.
+        await enforce(store.db, config, caller.projectId, 'checkpoints', await checkpoints.countCheckpoints(store.db, caller.projectId) + todo.length - 1);
+      }
+      const pairs = todo.length > 0 ? await engine.copy({ projectId: caller.projectId, source, destination, checkpoints: todo }) : [];
+      return { destinationProviderId: destination.id, pairs };
     },
 
     async remove(caller, providerId, id) {
