@@ -146,6 +146,30 @@ describe('crash and resume (SIGKILL, real SQLite, two processes)', () => {
     expect((await operationLogs.getLog(store.db, op!.log_id!))?.status).toBe('error-deleting');
   }, 60_000);
 
+  it('copy: interrupted in a resumable hook, the copy resumes to available with copy_status finished; a non-resumable one ends error', async () => {
+    const cp = await protect();
+    await runFixture({});
+    const offsite = { id: randomUUID(), plugins: ['hoard.io/crash'] };
+    const source = (await checkpoints.getCheckpoint(store.db, cp))!;
+    const [pair] = await engine.copy({ projectId: 'demo', source: provider, destination: offsite, checkpoints: [source] });
+    expect(await status(pair!.copy)).toBe('wait_copying');
+    await crashThenResume(`copy:${V1}:main`, { resumable: HOOKS });
+    const copy = (await checkpoints.getCheckpoint(store.db, pair!.copy))!;
+    expect(copy.status).toBe('available');
+    expect(copy.providerId).toBe(offsite.id);
+    expect(copy.extraInfo).toMatchObject({ copy_status: 'finished', copy_from: { provider_id: provider.id, checkpoint_id: cp } });
+    expect(await count(`copy:${V1}:main`)).toBe(2);
+    const op = await latestOperation(store.db, { checkpointId: pair!.copy });
+    expect((await operationLogs.getLog(store.db, op!.log_id!))).toMatchObject({ operationType: 'copy', status: 'available' });
+
+    const [second] = await engine.copy({ projectId: 'demo', source: provider, destination: offsite, checkpoints: [source] });
+    await crashThenResume(`copy:${V1}:main`, { resumable: ALL_BUT_MAIN });
+    const failed = (await checkpoints.getCheckpoint(store.db, second!.copy))!;
+    expect(failed.status).toBe('error');
+    expect(failed.extraInfo).toMatchObject({ copy_status: 'error' });
+    expect((await latestOperation(store.db, { checkpointId: second!.copy }))?.error).toMatch(/main failed: interrupted/);
+  }, 60_000);
+
   it('delete: a resumable delete resumes to deleted', async () => {
     const cp = await protect();
     await runFixture({});
