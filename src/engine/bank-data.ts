@@ -71,6 +71,13 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
     return fn(s.repo);
   };
 
+  /** readRepo is withRepo for reads: the shared session first learns what other processes stored since. */
+  const readRepo = <T>(spec: BankSpec, fn: (repo: Repository) => Promise<T>): Promise<T> =>
+    withRepo(spec, async (repo) => {
+      await repo.refreshIndex();
+      return fn(repo);
+    });
+
   return {
     async records(providerId, fn) {
       const spec = byProvider.get(providerId);
@@ -110,7 +117,7 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
           });
           return { snapshot, files: stats.files, bytes: stats.bytes };
         }),
-        restoreTree: async (snapshot, target, opts) => withRepo(need(), async (repo) => {
+        restoreTree: async (snapshot, target, opts) => readRepo(need(), async (repo) => {
           const snap = await loadSnapshot(repo, snapshot);
           const section = snap.sections[TREE];
           if (!section || section.kind !== 'tree') throw new Unrecoverable(`Snapshot ${snapshot} holds no directory tree.`);
@@ -133,7 +140,7 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
             await rm(staging, { recursive: true, force: true });
           }
         }),
-        verifyTree: async (snapshot) => withRepo(need(), async (repo) => {
+        verifyTree: async (snapshot) => readRepo(need(), async (repo) => {
           let snap;
           try {
             snap = await loadSnapshot(repo, snapshot);
@@ -144,7 +151,7 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
           if (!section || section.kind !== 'tree') throw new Unrecoverable(`Snapshot ${snapshot} holds no directory tree.`);
           return verifySection(repo, section.root, (p) => report({ ...p, bytesTotal: section.bytes, itemsTotal: section.items }));
         }),
-        copyTree: async (snapshot, opts = {}) => withRepo(await needSource(), (src) => withRepo(need(), async (dst) => {
+        copyTree: async (snapshot, opts = {}) => readRepo(await needSource(), (src) => readRepo(need(), async (dst) => {
           let snap;
           try {
             snap = await loadSnapshot(src, snapshot);

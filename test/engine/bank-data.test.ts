@@ -49,6 +49,24 @@ describe('providerBanks', () => {
     expect((await loadSnapshot(repo, first.snapshot)).parent).toBeUndefined();
   });
 
+  it('restores, verifies and copies what another process backed up after this one opened the bank', async () => {
+    const bank = join(dir, 'bank');
+    banks = providerBanks([fsSpec(bank), { ...fsSpec(join(dir, 'bank-2')), providerId: 'provider-2' }]);
+    const mine = banks.handle(P, () => {});
+    await mine.backupTree(join(dir, 'src'));
+    // Another process (its own ProviderBanks and session) writes new data to the same bank.
+    const other = providerBanks([fsSpec(bank)]);
+    await writeFile(join(dir, 'src', 'new.bin'), Buffer.alloc(200_000, 7));
+    const { snapshot } = await other.handle(P, () => {}).backupTree(join(dir, 'src'));
+    await other.close();
+    const target = join(dir, 'restored');
+    expect(await mine.restoreTree(snapshot, target, { conflict: 'fail' })).toEqual({ files: 3, bytes: 200_009 });
+    expect((await readFile(join(target, 'new.bin'))).equals(Buffer.alloc(200_000, 7))).toBe(true);
+    expect((await mine.verifyTree(snapshot)).damaged).toEqual([]);
+    const copied = await banks.handle('provider-2', () => {}, async () => P).copyTree(snapshot);
+    expect(copied).toMatchObject({ files: 3, bytes: 200_009 });
+  });
+
   it('restores into a new directory, and applies fail, skip and overwrite to a non-empty one', async () => {
     banks = providerBanks([{ ...fsSpec(join(dir, 'bank')), passphrase: 'correct horse' }]);
     const data = banks.handle(P, () => {});

@@ -82,16 +82,22 @@ export async function writeIndexFile(backend: BankBackend, enc: Uint8Array, pack
   return id;
 }
 
-/** loadIndexFiles reads every index file into `index`; damage is a `corrupt` RepoError naming the file. */
-export async function loadIndexFiles(backend: BankBackend, enc: Uint8Array, index: MasterIndex): Promise<number> {
+/**
+ * loadIndexFiles reads every index file into `index`; damage is a `corrupt` RepoError naming the file.
+ * With `seen`, files already in it are skipped and the ones read are added: a refresh reads only what
+ * other writers (or a prune) published since.
+ */
+export async function loadIndexFiles(backend: BankBackend, enc: Uint8Array, index: MasterIndex, seen?: Set<string>): Promise<number> {
   let files = 0;
   for await (const info of backend.list(layout.indexPrefix)) {
+    if (seen?.has(info.key)) continue;
     // Rows go into the map as they are: a session opens the whole index, and converting every id to
     // bytes and back to hex cost more than reading the files.
     for (const p of decodeRows(info.key, enc, await backend.get(info.key))) {
       for (const r of p.blobs) checkRow(info.key, r);
       index.addRows(p.id, p.blobs);
     }
+    seen?.add(info.key);
     files++;
   }
   return files;

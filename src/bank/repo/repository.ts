@@ -70,6 +70,8 @@ const PACKS_PER_INDEX = 64;
 export class Repository {
   readonly stats: RepoStats = { blobsAdded: 0, blobsDeduped: 0, rawBytesAdded: 0, storedBytesAdded: 0, packsWritten: 0 };
   private readonly index = new MasterIndex();
+  // Index files already merged into `index` (read or written by this session), so a refresh reads only new ones.
+  private readonly indexFiles = new Set<string>();
   private readonly reserved = new Set<string>();
   // Sealed blobs not yet in an uploaded pack: readable before flush() (an incremental run reads its own trees).
   private readonly unpacked = new Map<string, { type: BlobType; box: Buffer; rawLength: number }>();
@@ -108,7 +110,7 @@ export class Repository {
     if (opts.workers !== 0) CodecPool.shared();
     const config = await readConfig(backend, await unlock(backend, cred));
     const repo = new Repository(backend, config, opts);
-    if (opts.loadIndex !== false) await loadIndexFiles(backend, config.keys.enc, repo.index);
+    if (opts.loadIndex !== false) await loadIndexFiles(backend, config.keys.enc, repo.index, repo.indexFiles);
     return repo;
   }
 
@@ -124,7 +126,16 @@ export class Repository {
 
   /** loadIndex reads every index file into this session's index (open does it unless `loadIndex` is false). */
   async loadIndex(): Promise<number> {
-    return loadIndexFiles(this.backend, this.config.keys.enc, this.index);
+    return loadIndexFiles(this.backend, this.config.keys.enc, this.index, this.indexFiles);
+  }
+
+  /**
+   * refreshIndex reads the index files published since this session last looked: a long-lived session
+   * (one per bank per process) must see what other processes stored before it reads their snapshots, and
+   * a prune's new locations for repacked blobs. Answers how many files it read.
+   */
+  async refreshIndex(): Promise<number> {
+    return loadIndexFiles(this.backend, this.config.keys.enc, this.index, this.indexFiles);
   }
 
   /** avoid stops deduplication against these blob ids (announced for deletion by a prune, see locks.ts). */
@@ -241,7 +252,7 @@ export class Repository {
     while (this.uploads.size > 0) await Promise.all(this.uploads);
     this.throwIfFailed();
     if (this.index.unsavedCount > 0) await this.guard();
-    if (this.index.unsavedCount > 0) await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved());
+    if (this.index.unsavedCount > 0) this.indexFiles.add(layout.index(await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved())));
   }
 
   /** close flushes; the shared worker pool stays for other repositories and idles without holding the process. */
@@ -335,7 +346,7 @@ export class Repository {
       this.stats.packsWritten++;
       this.stats.storedBytesAdded += pack.bytes.length;
       if (this.index.unsavedCount >= PACKS_PER_INDEX) await this.guard();
-      if (this.index.unsavedCount >= PACKS_PER_INDEX) await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved());
+      if (this.index.unsavedCount >= PACKS_PER_INDEX) this.indexFiles.add(layout.index(await writeIndexFile(this.backend, this.config.keys.enc, this.index.takeUnsaved())));
     } catch (err) {
       this.failure ??= err;
     } finally {
