@@ -99,7 +99,8 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
       const report = (p: { bytesDone: number; itemsDone: number; bytesTotal?: number | undefined; itemsTotal?: number | undefined }) =>
         progress({ bytesDone: p.bytesDone, itemsDone: p.itemsDone, ...(p.bytesTotal === undefined ? {} : { bytesTotal: p.bytesTotal }), ...(p.itemsTotal === undefined ? {} : { itemsTotal: p.itemsTotal }) });
       return {
-        backupTree: async (path, opts = {}) => withRepo(need(), async (repo) => {
+        // An incremental backup reads its parent's trees, which another process may have written.
+        backupTree: async (path, opts = {}) => (opts.parent ? readRepo : withRepo)(need(), async (repo) => {
           const parentRoot = opts.parent ? await treeOf(repo, opts.parent).catch(() => undefined) : undefined;
           // Totals come from a metadata-only walk beside the backup (as restic's scanner does), so progress
           // shows a fraction and an ETA long before the backup ends; until it finishes, none is claimed.

@@ -3,6 +3,7 @@
  * file (or opened with a passphrase), snapshots with their parent, the three restore conflict
  * policies, idempotent forget, and clear refusals (no bank, missing key file).
  */
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,11 @@ describe('providerBanks', () => {
     expect((await mine.verifyTree(snapshot)).damaged).toEqual([]);
     const copied = await banks.handle('provider-2', () => {}, async () => P).copyTree(snapshot);
     expect(copied).toMatchObject({ files: 3, bytes: 200_009 });
+    // An incremental backup on top of the other process's snapshot reads its trees.
+    await writeFile(join(dir, 'src', 'a.txt'), 'alpha 2');
+    const next = await mine.backupTree(join(dir, 'src'), { parent: snapshot });
+    const repo = await Repository.open(fsBackend({ root: bank }), await readFile(`${bank}.key`), { workers: 0 });
+    expect((await loadSnapshot(repo, next.snapshot)).parent).toBe(snapshot);
   });
 
   it('restores into a new directory, and applies fail, skip and overwrite to a non-empty one', async () => {
@@ -99,7 +105,8 @@ describe('providerBanks', () => {
 
   it('verifies a snapshot by reading it back, and names the damaged file after a byte flips in its pack', async () => {
     const bank = join(dir, 'bank');
-    await writeFile(join(dir, 'src', 'big.bin'), Buffer.alloc(300_000, 3).map((_, i) => (i * 7919) % 251));
+    // Incompressible, so that its data fills nearly all of the pack and the middle byte is surely in it.
+    await writeFile(join(dir, 'src', 'big.bin'), randomBytes(300_000));
     banks = providerBanks([fsSpec(bank)]);
     const seen: Progress[] = [];
     const data = banks.handle(P, (p) => seen.push(p));
