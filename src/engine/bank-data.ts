@@ -16,6 +16,7 @@ import {
   type Credential, type WriterSession,
 } from '../bank/repo/index.js';
 import { Unrecoverable, type ConflictPolicy, type DataHandle, type Progress } from '../plugins/sdk/index.js';
+import { pathMatcher, type PathPredicate } from '../util/globs.js';
 
 /** BankSpec is what a provider's configuration says about its bank, with its backend made by the composition root. */
 export interface BankSpec {
@@ -105,10 +106,13 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
           // Totals come from a metadata-only walk beside the backup (as restic's scanner does), so progress
           // shows a fraction and an ETA long before the backup ends; until it finishes, none is claimed.
           let totals: TreeCount | undefined;
-          void countTree(path).then((t) => { totals = t; }, () => undefined);
+          const exclude = opts.exclude?.length ? pathMatcher(opts.exclude) : undefined;
+          void countTree(path, exclude).then((t) => { totals = t; }, () => undefined);
           const withTotals = (p: { bytesDone: number; itemsDone: number }) => report(totals
             ? { ...p, bytesTotal: Math.max(totals.bytes, p.bytesDone), itemsTotal: Math.max(totals.items, p.itemsDone) } : p);
-          const { root, stats } = await backupTree(repo, path, { ...(parentRoot ? { parent: parentRoot } : {}), onProgress: withTotals });
+          const { root, stats } = await backupTree(repo, path, {
+            ...(parentRoot ? { parent: parentRoot } : {}), onProgress: withTotals, ...(exclude ? { exclude } : {}), ...(opts.oneFileSystem ? { oneFileSystem: true } : {}),
+          });
           const items = stats.files + stats.dirs + stats.symlinks;
           // The end is exact whatever the walk saw (files may have changed under it).
           report({ bytesDone: stats.bytes, itemsDone: items, bytesTotal: stats.bytes, itemsTotal: items });
@@ -122,7 +126,8 @@ export function providerBanks(specs: readonly BankSpec[]): ProviderBanks {
           const snap = await loadSnapshot(repo, snapshot);
           const section = snap.sections[TREE];
           if (!section || section.kind !== 'tree') throw new Unrecoverable(`Snapshot ${snapshot} holds no directory tree.`);
-          const totals = { onProgress: report, bytesTotal: section.bytes, itemsTotal: section.items };
+          const include = opts.include?.length ? pathMatcher(opts.include) : undefined;
+          const totals = { onProgress: report, bytesTotal: section.bytes, itemsTotal: section.items, ...(include ? { include } : {}) };
           const dest = resolve(target);
           if (await isEmptyOrMissing(dest)) {
             const st = await restoreTree(repo, section.root, dest, totals);
@@ -258,24 +263,26 @@ async function verifySection(repo: Repository, root: string, progress: (p: { byt
 /** TreeCount is what a backup of a tree will count: regular-file bytes, and files, directories and symlinks below the root. */
 interface TreeCount { bytes: number; items: number }
 
-async function countTree(root: string): Promise<TreeCount> {
+async function countTree(root: string, exclude?: PathPredicate): Promise<TreeCount> {
   // The root itself counts as one item, as the backup's own statistics do.
   const count: TreeCount = { bytes: 0, items: 1 };
-  const walk = async (dir: string): Promise<void> => {
+  const walk = async (dir: string, rel: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const p = join(dir, e.name);
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (exclude?.(r, e.isDirectory())) continue;
       if (e.isFile()) {
         count.items++;
         count.bytes += (await lstat(p).catch(() => undefined))?.size ?? 0;
       } else if (e.isSymbolicLink()) count.items++;
       else if (e.isDirectory()) {
         count.items++;
-        await walk(p);
+        await walk(p, r);
       }
     }
   };
-  await walk(root);
+  await walk(root, '');
   return count;
 }
 

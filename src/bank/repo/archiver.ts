@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { InlineFiles, PooledFiles, type FileSource } from './file-saver.js';
 import { Budget, mapLimit } from './limit.js';
 import type { Repository } from './repository.js';
@@ -10,6 +11,10 @@ import type { ScanEntry } from './worker-files.js';
 export interface BackupOptions {
   readonly parent?: string;
   readonly onProgress?: ProgressFn;
+  /** exclude leaves out entries whose path below `dir` (`a/b`, UTF-8) it answers true for, with everything under them. */
+  readonly exclude?: (rel: string, isDir: boolean) => boolean;
+  /** oneFileSystem keeps directories on other file systems (mount points) as empty directories. */
+  readonly oneFileSystem?: boolean;
 }
 
 /** BackupStats counts what one tree backup saw and stored. */
@@ -18,6 +23,8 @@ export interface BackupStats {
   dirs: number;
   symlinks: number;
   skipped: number;
+  /** excluded counts entries left out by `exclude` or `oneFileSystem` (not what is below them). */
+  excluded: number;
   filesUnchanged: number;
   bytes: number;
   newBytes: number;
@@ -51,8 +58,10 @@ const JOB_WEIGHT = 16 * 1024 * 1024;
  */
 export async function backupTree(repo: Repository, dir: string | Buffer, opts: BackupOptions = {}): Promise<BackupResult> {
   const pool = repo.codecPool;
-  const run = new BackupRun(repo, pool ? new PooledFiles(repo, pool) : new InlineFiles(repo), opts.onProgress);
-  const root = await run.saveDir(Buffer.isBuffer(dir) ? dir : Buffer.from(dir), opts.parent);
+  const path = Buffer.isBuffer(dir) ? dir : Buffer.from(dir);
+  const rootDev = opts.oneFileSystem ? (await lstat(path, { bigint: true })).dev.toString() : undefined;
+  const run = new BackupRun(repo, pool ? new PooledFiles(repo, pool) : new InlineFiles(repo), opts.onProgress, { exclude: opts.exclude, rootDev });
+  const root = await run.saveDir(path, opts.parent, '');
   run.ticker.done();
   return { root, stats: run.stats };
 }
@@ -60,16 +69,20 @@ export async function backupTree(repo: Repository, dir: string | Buffer, opts: B
 type Base = Omit<FileNode, 'type' | 'size' | 'ino' | 'content'>;
 
 class BackupRun {
-  readonly stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, skipped: 0, filesUnchanged: 0, bytes: 0, newBytes: 0 };
+  readonly stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, skipped: 0, excluded: 0, filesUnchanged: 0, bytes: 0, newBytes: 0 };
   readonly ticker: Ticker;
   private readonly queued = new Budget(QUEUED_BYTES);
 
-  constructor(private readonly repo: Repository, private readonly source: FileSource, onProgress?: ProgressFn) {
+  constructor(
+    private readonly repo: Repository, private readonly source: FileSource, onProgress: ProgressFn | undefined,
+    private readonly filter: { readonly exclude: BackupOptions['exclude']; readonly rootDev: string | undefined },
+  ) {
     this.ticker = new Ticker(onProgress);
   }
 
-  async saveDir(path: Buffer, parentTree?: string): Promise<string> {
-    const [entries, previous] = await Promise.all([this.source.scan(path), this.previousEntries(parentTree)]);
+  async saveDir(path: Buffer, parentTree: string | undefined, rel: string): Promise<string> {
+    const [scanned, previous] = await Promise.all([this.source.scan(path), this.previousEntries(parentTree)]);
+    const entries = this.filter.exclude ? scanned.filter((e) => !this.excluded(e, rel)) : scanned;
     const nodes: (TreeNode | undefined)[] = new Array(entries.length);
     const toRead: number[] = [];
     const subdirs: number[] = [];
@@ -109,7 +122,11 @@ class BackupRun {
       mapLimit(subdirs, DIR_CONCURRENCY, async (i) => {
         const e = entries[i]!;
         const prev = previous.get(e.name);
-        const subtree = await this.saveDir(child(i), prev?.type === 'dir' ? prev.subtree : undefined);
+        // A mount point is kept as an empty directory, as restic and tar do: it exists, its contents are elsewhere.
+        const foreign = this.filter.rootDev !== undefined && e.dev !== this.filter.rootDev;
+        if (foreign) this.stats.excluded++;
+        const subtree = foreign ? await saveTree(this.repo, { nodes: [] })
+          : await this.saveDir(child(i), prev?.type === 'dir' ? prev.subtree : undefined, relOf(rel, e.name));
         this.ticker.add(0, 1);
         nodes[i] = { type: 'dir', ...nameField(Buffer.from(e.name, 'latin1')), mode: e.mode, mtimeNs: e.mtimeNs, uid: e.uid, gid: e.gid, subtree };
         changed ||= prev?.type !== 'dir' || prev.subtree !== subtree || prev.mode !== e.mode || prev.mtimeNs !== e.mtimeNs || prev.uid !== e.uid || prev.gid !== e.gid;
@@ -118,6 +135,12 @@ class BackupRun {
     this.stats.dirs++;
     if (!changed && parentTree !== undefined && this.repo.hasBlob(parentTree)) return parentTree;
     return saveTree(this.repo, { nodes: nodes.filter((n): n is TreeNode => n !== undefined) });
+  }
+
+  private excluded(e: ScanEntry, rel: string): boolean {
+    if (!this.filter.exclude!(relOf(rel, e.name), e.kind === 'dir')) return false;
+    this.stats.excluded++;
+    return true;
   }
 
   private async saveFiles(batch: number[], entries: ScanEntry[], child: (i: number) => Buffer, nodes: (TreeNode | undefined)[]): Promise<void> {
@@ -155,6 +178,12 @@ class BackupRun {
 }
 
 const SLASH = Buffer.from('/');
+
+/** relOf is an entry's path below the backup root, as patterns see it (names are latin1-held bytes, shown as UTF-8). */
+function relOf(rel: string, name: string): string {
+  const n = Buffer.from(name, 'latin1').toString('utf8');
+  return rel === '' ? n : `${rel}/${n}`;
+}
 
 // batches groups the files to read: small ones together up to BATCH_FILES / BATCH_BYTES, large alone.
 function batches(toRead: number[], entries: ScanEntry[]): number[][] {

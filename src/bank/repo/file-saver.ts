@@ -109,7 +109,7 @@ export class InlineFiles implements FileSource {
       const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
       return {
         name: name.toString('latin1'), kind, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid),
-        size: Number(st.size), ino: st.ino.toString(), ...(kind === 'symlink' ? { target: (await readlink(path, { encoding: 'buffer' })).toString('latin1') } : {}),
+        size: Number(st.size), ino: st.ino.toString(), dev: st.dev.toString(), ...(kind === 'symlink' ? { target: (await readlink(path, { encoding: 'buffer' })).toString('latin1') } : {}),
       } satisfies ScanEntry;
     });
   }

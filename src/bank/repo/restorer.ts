@@ -9,6 +9,12 @@ export interface RestoreOptions {
   readonly onProgress?: ProgressFn;
   readonly bytesTotal?: number;
   readonly itemsTotal?: number;
+  /**
+   * include restores only entries whose path below the root (`a/b`, UTF-8) it answers true for (a
+   * matching directory with everything under it), plus the directories leading to them. Totals are
+   * then counted from the selection, whatever bytesTotal/itemsTotal say.
+   */
+  readonly include?: (rel: string, isDir: boolean) => boolean;
 }
 
 /** RestoreStats counts what a restore wrote. */
@@ -33,12 +39,17 @@ const ZERO_PAGE = Buffer.alloc(64 * 1024);
  * (RestorePlan), then sets directory attributes deepest first.
  */
 export async function restoreTree(repo: Repository, root: string, target: string | Buffer, opts: RestoreOptions = {}): Promise<RestoreStats> {
-  const ticker = new Ticker(opts.onProgress, { bytesTotal: opts.bytesTotal, itemsTotal: opts.itemsTotal });
+  // A granular restore picks its entries first (tree blobs only), so that nothing outside the selection
+  // is created and progress counts what will really be written.
+  const picked = opts.include ? await select(repo, root, '', opts.include) : undefined;
+  const totals = picked ? { bytesTotal: picked.bytes, itemsTotal: picked.items } : { bytesTotal: opts.bytesTotal, itemsTotal: opts.itemsTotal };
+  const ticker = new Ticker(opts.onProgress, totals);
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   const path = Buffer.isBuffer(target) ? target : Buffer.from(target);
   await mkdir(path, { recursive: true });
   const run: Run = { repo, stats, ticker, dirs: [], single: [], plan: new RestorePlan(repo, (bytes) => fileDone(run, bytes)) };
-  await restoreDir(run, root, path);
+  if (picked) await restoreSelected(run, picked.nodes, path);
+  else await restoreDir(run, root, path);
   const workers = repo.codecPool?.size ?? 1;
   repo.codecPool?.startAll();
   await Promise.all([
@@ -95,6 +106,56 @@ async function restoreNode(run: Run, node: TreeNode, path: Buffer): Promise<void
       run.stats.symlinks++;
       run.ticker.add(0, 1);
   }
+}
+
+/** Picked is a selected entry: a whole node, or a directory of which only `children` are restored. */
+interface Picked { readonly node: TreeNode; readonly children?: readonly Picked[] }
+
+/** select walks the tree and keeps what `include` selects, with the directories leading to it, counting it. */
+async function select(repo: Repository, treeId: string, rel: string, include: (rel: string, isDir: boolean) => boolean): Promise<{ nodes: Picked[]; bytes: number; items: number }> {
+  const out = { nodes: [] as Picked[], bytes: 0, items: 0 };
+  for (const node of (await loadTree(repo, treeId)).nodes) {
+    const name = nameBytes(node).toString('utf8');
+    const path = rel === '' ? name : `${rel}/${name}`;
+    if (include(path, node.type === 'dir')) {
+      out.nodes.push({ node });
+      const c = node.type === 'dir' ? await count(repo, node.subtree) : { bytes: node.type === 'file' ? node.size : 0, items: 0 };
+      out.bytes += c.bytes;
+      out.items += c.items + 1;
+    } else if (node.type === 'dir') {
+      const sub = await select(repo, node.subtree, path, include);
+      if (sub.nodes.length === 0) continue;
+      out.nodes.push({ node, children: sub.nodes });
+      out.bytes += sub.bytes;
+      out.items += sub.items + 1;
+    }
+  }
+  return out;
+}
+
+async function count(repo: Repository, treeId: string): Promise<{ bytes: number; items: number }> {
+  const c = { bytes: 0, items: 0 };
+  for (const node of (await loadTree(repo, treeId)).nodes) {
+    c.items++;
+    if (node.type === 'file') c.bytes += node.size;
+    else if (node.type === 'dir') {
+      const sub = await count(repo, node.subtree);
+      c.bytes += sub.bytes;
+      c.items += sub.items;
+    }
+  }
+  return c;
+}
+
+async function restoreSelected(run: Run, picked: readonly Picked[], path: Buffer): Promise<void> {
+  await mapLimit(picked, ENTRY_CONCURRENCY, async (p) => {
+    const at = join(path, nameBytes(p.node));
+    if (!p.children || p.node.type !== 'dir') return restoreNode(run, p.node, at);
+    await mkdir(at, { mode: 0o700 });
+    run.dirs.push([p.node, at]);
+    await restoreSelected(run, p.children, at);
+    run.stats.dirs++;
+  });
 }
 
 async function restoreFile(repo: Repository, node: FileNode, path: Buffer): Promise<void> {

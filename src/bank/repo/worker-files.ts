@@ -23,6 +23,8 @@ export interface ScanEntry {
   readonly gid: number;
   readonly size: number;
   readonly ino: string;
+  /** dev is the device of the entry (a directory on another file system is a mount point). */
+  readonly dev: string;
   readonly target?: string;
 }
 
@@ -85,7 +87,7 @@ export function scanDir(dir: string): ScanEntry[] {
     const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
     return {
       name: name.toString('latin1'), kind, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid),
-      size: Number(st.size), ino: st.ino.toString(), ...(kind === 'symlink' ? { target: readlinkSync(path, { encoding: 'buffer' }).toString('latin1') } : {}),
+      size: Number(st.size), ino: st.ino.toString(), dev: st.dev.toString(), ...(kind === 'symlink' ? { target: readlinkSync(path, { encoding: 'buffer' }).toString('latin1') } : {}),
     };
   });
 }

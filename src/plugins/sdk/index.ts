@@ -90,9 +90,15 @@ export type ConflictPolicy = 'fail' | 'skip' | 'overwrite';
  */
 export interface DataHandle {
   /** backupTree saves directory `path` as a new snapshot; `parent` (an earlier snapshot of it) makes it incremental. */
-  backupTree(path: string, opts?: { readonly parent?: string }): Promise<{ readonly snapshot: string; readonly files: number; readonly bytes: number }>;
+  /**
+   * `exclude` leaves out paths matching any glob pattern (see util/globs: no slash matches a name at any
+   * depth, a slash anchors at the top, a trailing slash matches directories only); `oneFileSystem`
+   * keeps mount points below `path` as empty directories.
+   */
+  backupTree(path: string, opts?: { readonly parent?: string; readonly exclude?: readonly string[]; readonly oneFileSystem?: boolean }): Promise<{ readonly snapshot: string; readonly files: number; readonly bytes: number }>;
   /** restoreTree writes a snapshot's tree into directory `target` (created when missing) under the conflict policy. */
-  restoreTree(snapshot: string, target: string, opts: { readonly conflict: ConflictPolicy }): Promise<{ readonly files: number; readonly bytes: number }>;
+  /** `include` (granular restore) writes only paths matching a pattern, with the directories leading to them. */
+  restoreTree(snapshot: string, target: string, opts: { readonly conflict: ConflictPolicy; readonly include?: readonly string[] }): Promise<{ readonly files: number; readonly bytes: number }>;
   /** forget removes a snapshot; forgetting one that is already gone succeeds. Space is reclaimed by a later prune. */
   forget(snapshot: string): Promise<void>;
   /**
