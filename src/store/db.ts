@@ -31,7 +31,7 @@ export interface StoreOptions {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const isPg = /^postgres(ql)?:\/\//.test(opts.url);
   const store = isPg ? await openPostgres(opts.url, opts.schema) : openSqlite(opts.url.replace(/^sqlite:/, ''));
-  await migrate(store);
+  await migrate(store, isPg ? opts.schema : undefined);
   return store;
 }
 
@@ -65,9 +65,11 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
-async function migrate(store: Store): Promise<void> {
+async function migrate(store: Store, schema: string | undefined): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => ({ '0001_init': init(store.dialect), '0002_engine': engine(), '0003_retention': retention(), '0004_verifications': verifications(), '0005_scheduler': scheduler() }) };
-  const migrator = new Migrator({ db: store.db, provider });
+  // Named schema (tests give each store one): Kysely otherwise finds its migration tables in ANY schema
+  // of the database, skips creating them in this one, and fails whenever another store's schema exists.
+  const migrator = new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
