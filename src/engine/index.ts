@@ -115,11 +115,9 @@ async function protect(deps: EngineDeps, req: ProtectRequest): Promise<Checkpoin
     resourceGraph: serializeGraph(graph), extraInfo: req.extraInfo, createdAt: now, updatedAt: now,
   };
   const subject = { projectId: req.projectId, providerId: req.provider.id, planId: req.plan.id, checkpointId: checkpoint.id };
-  // Karbor meant to link a scheduled run's log to its operation (and never did, see karbor-api.md §3.4).
-  const scheduled = req.extraInfo?.created_by === 'scheduled_operation' && typeof req.extraInfo.scheduled_operation_id === 'string' ? req.extraInfo.scheduled_operation_id : null;
-  await submitProtect(deps.store, checkpoint, {
-    kind: 'protect', subject, graph, plugins, parameters: req.plan.parameters, log: { type: 'protect', status: 'protecting' }, scheduledOperationId: scheduled,
-  });
+  // A scheduled run's own log (services/scheduler) carries scheduled_operation_id and this checkpoint's id;
+  // this log stays the protection's, so that filtering by the operation lists each run once.
+  await submitProtect(deps.store, checkpoint, { kind: 'protect', subject, graph, plugins, parameters: req.plan.parameters, log: { type: 'protect', status: 'protecting' } });
   return checkpoint;
 }
 
