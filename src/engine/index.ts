@@ -17,6 +17,8 @@ import { storedTime } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 import { buildGraph, deserializeGraph, serializeGraph } from './graph/index.js';
 import { resolvePlugins, type ParameterMap } from './operations/model.js';
+import { checkTarget } from './operations/restore-target.js';
+import type { RestoreAuth } from '../plugins/sdk/index.js';
 import { operationProgress, type OperationProgress } from './operations/progress.js';
 import { planResource, submitCopy, submitDelete, submitProtect, submitRestore, submitVerify } from './operations/submit.js';
 
@@ -25,6 +27,8 @@ export { DEFAULT_ENGINE_OPTIONS, engineOptions, type EngineOptions } from './opt
 export { providerBanks, type BankSpec, type ProviderBanks } from './bank-data.js';
 export { databaseSink, type CheckpointRecordSink, type CheckpointManifest, type ResourceRecord } from './sink.js';
 export type { OperationProgress, ResourceProgress } from './operations/progress.js';
+// User cancellation (cancel.ts): the API records a request, the worker holding the operation honours it.
+export { cancelOperation, cancelReason, type CancelAnswer, type CancelRequest, type CancelTarget } from './operations/cancel.js';
 
 /** ProviderRef is what the engine needs of a provider: its id and its plugins, in order. */
 export interface ProviderRef { readonly id: string; readonly plugins: readonly string[] }
@@ -37,12 +41,17 @@ export interface ProtectRequest {
   readonly extraInfo: Record<string, unknown> | null;
 }
 
-/** RestoreRequest is a validated restore of an `available` checkpoint. */
+/**
+ * RestoreRequest is a validated restore of an `available` checkpoint. `restoreTarget` (a URL; null or
+ * blank: in place) must be declared by every resource's plugin (restore-target.ts); `restoreAuth` is
+ * kept, apart from the restore row, only while the restore runs and only when there is a target.
+ */
 export interface RestoreRequest {
   readonly projectId: string;
   readonly provider: ProviderRef;
   readonly checkpoint: CheckpointRecord;
   readonly restoreTarget: string | null;
+  readonly restoreAuth?: RestoreAuth | null;
   readonly parameters: ParameterMap;
 }
 
@@ -80,7 +89,7 @@ export interface Engine {
 }
 
 /** VerifyRequest is a validated verification of an `available` checkpoint. */
-export type VerifyRequest = Omit<RestoreRequest, 'restoreTarget'>;
+export type VerifyRequest = Omit<RestoreRequest, 'restoreTarget' | 'restoreAuth'>;
 
 /** EngineDeps: the metadata store, the plugins and the clock. */
 export interface EngineDeps {
@@ -124,13 +133,14 @@ async function protect(deps: EngineDeps, req: ProtectRequest): Promise<Checkpoin
 async function restore(deps: EngineDeps, req: RestoreRequest): Promise<RestoreRecord> {
   const graph = deserializeGraph(req.checkpoint.resourceGraph ?? '[{}, []]');
   const plugins = resolvePlugins(deps.registry, req.provider.plugins, graph, 'restore');
+  const target = checkTarget(deps.registry, graph, plugins, req.restoreTarget, req.restoreAuth ?? null);
   const now = storedTime(deps.clock.now());
   const record: RestoreRecord = {
-    id: newId(), projectId: req.projectId, providerId: req.provider.id, checkpointId: req.checkpoint.id, restoreTarget: req.restoreTarget,
+    id: newId(), projectId: req.projectId, providerId: req.provider.id, checkpointId: req.checkpoint.id, restoreTarget: target.target,
     parameters: req.parameters as RestoreRecord['parameters'], status: 'in_progress', resourcesStatus: {}, resourcesReason: {}, createdAt: now, updatedAt: now,
   };
   const subject = { projectId: req.projectId, providerId: req.provider.id, planId: req.checkpoint.planId, checkpointId: req.checkpoint.id, restoreId: record.id };
-  await submitRestore(deps.store, record, { kind: 'restore', subject, graph, plugins, parameters: req.parameters, log: { type: 'restore', status: 'in_progress' } });
+  await submitRestore(deps.store, record, { kind: 'restore', subject, graph, plugins, parameters: req.parameters, log: { type: 'restore', status: 'in_progress' } }, target.auth);
   return record;
 }
 

@@ -4,14 +4,19 @@
  * at once when a renewal finds it taken (its hooks are aborted and its journal writes are fenced off).
  * stop() drains: no new hooks start, running ones finish and are journaled, then leases are released
  * so that another worker takes over without waiting for expiry.
+ *
+ * A user's cancel reaches the worker through the database (the API may run in another process): every
+ * tick asks, by primary key, whether any operation it holds was asked to stop, and aborts that run with
+ * a Cancelled reason; the run then ends in error and compensates (it is not drained or given up).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { PluginRegistry } from '../plugins/registry.js';
 import type { Store } from '../store/index.js';
-import { claimOperations, releaseLease, renewLeases } from '../store/operations.js';
+import { cancelRequests, claimOperations, releaseLease, renewLeases } from '../store/operations.js';
 import { journalWriter, LeaseLost } from './journal/index.js';
+import { cancelReason, Cancelled } from './operations/cancel.js';
 import { runOperation } from './operations/run.js';
 import type { RunDeps } from './operations/run-state.js';
 import { engineOptions, type EngineOptions } from './options.js';
@@ -41,7 +46,8 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-interface Held { readonly drain: AbortController; readonly cancel: AbortController; readonly done: Promise<void> }
+/** Held is a running operation: `drain` leaves it for another owner, `cancel` aborts it (lease lost), `stop` ends it (user cancel). */
+interface Held { readonly drain: AbortController; readonly cancel: AbortController; readonly stop: AbortController; readonly done: Promise<void> }
 
 /** createWorker builds a worker; nothing runs until start() or tick(). */
 export function createWorker(deps: WorkerDeps): Worker {
@@ -57,17 +63,24 @@ export function createWorker(deps: WorkerDeps): Worker {
   let stopping = false;
 
   const launch = (id: string) => {
-    const h = { drain: new AbortController(), cancel: new AbortController() };
+    const h = { drain: new AbortController(), cancel: new AbortController(), stop: new AbortController() };
     // Every in-flight hook links to the cancel signal (and unlinks when done); that is not a leak.
     setMaxListeners(0, h.cancel.signal);
-    const done = runOperation(run, id, h.drain.signal, h.cancel)
+    const done = runOperation(run, id, h.drain.signal, h.cancel, h.stop.signal)
       .then(async (end) => { if (end === 'drained') await releaseLease(deps.store.db, owner, id); })
       .catch((err: unknown) => { if (!(err instanceof LeaseLost)) onError(err); })
       .finally(() => held.delete(id));
     held.set(id, { ...h, done });
   };
 
+  const noticeCancels = async () => {
+    const ids = [...held].filter(([, h]) => !h.stop.signal.aborted).map(([id]) => id);
+    for (const c of await cancelRequests(deps.store.db, ids)) held.get(c.id)?.stop.abort(new Cancelled(cancelReason(c)));
+  };
+
   const tick = async () => {
+    // Also while stopping: a run being drained that the user cancels must end, not be left for another owner.
+    await noticeCancels();
     if (stopping) return;
     const room = options.maxOperations - held.size;
     if (room <= 0) return;

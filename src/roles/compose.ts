@@ -9,6 +9,7 @@ import type { BankSpec } from '../engine/index.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import { directoryPlugin, directoryProtectable } from '../plugins/file-tree/index.js';
 import { noopPlugin } from '../plugins/noop/index.js';
+import { sftpAccess } from '../plugins/hooks/index.js';
 import { buildServices, type Services } from '../services/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -62,7 +63,8 @@ export async function bankBackend(b: BankConfig): Promise<BankBackend> {
 export function buildRegistry(config: Config): PluginRegistry {
   const registry = new PluginRegistry();
   registry.registerProtectable(directoryProtectable(config.protectables.directory.roots));
-  registry.registerProtectionPlugin(directoryPlugin(config.protectables.directory.roots));
+  // Directory restores to sftp:// targets use the ssh hooks' connection (host keys checked) and stage under the data dir.
+  registry.registerProtectionPlugin(directoryPlugin(config.protectables.directory.roots, { access: sftpAccess, stagingDir: resolve(config.dataDir, 'restore-staging') }));
   registry.registerProtectionPlugin(noopPlugin);
   return registry;
 }

@@ -14,6 +14,8 @@ import { engine } from './migrations/0002_engine.js';
 import { retention } from './migrations/0003_retention.js';
 import { verifications } from './migrations/0004_verifications.js';
 import { scheduler } from './migrations/0005_scheduler.js';
+import { cancel } from './migrations/0006_cancel.js';
+import { restoreCredentials } from './migrations/0007_restore_credentials.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -66,7 +68,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
 }
 
 async function migrate(store: Store, schema: string | undefined): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => ({ '0001_init': init(store.dialect), '0002_engine': engine(), '0003_retention': retention(), '0004_verifications': verifications(), '0005_scheduler': scheduler() }) };
+  const provider: MigrationProvider = { getMigrations: async () => ({ '0001_init': init(store.dialect), '0002_engine': engine(), '0003_retention': retention(), '0004_verifications': verifications(), '0005_scheduler': scheduler(), '0006_cancel': cancel(), '0007_restore_credentials': restoreCredentials() }) };
   // Named schema (tests give each store one): Kysely otherwise finds its migration tables in ANY schema
   // of the database, skips creating them in this one, and fails whenever another store's schema exists.
   const migrator = new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });

@@ -164,6 +164,94 @@ export async function setRestoreStatus(db: Db, restoreId: string, status: 'succe
   return Number(r.numUpdatedRows) > 0;
 }
 
+/**
+ * lockForWrite takes SQLite's write lock at the start of a transaction that reads before it writes. In
+ * WAL mode such a transaction's first write fails at once with "database is locked" (SQLITE_BUSY, which
+ * busy_timeout does not retry) when another connection wrote after its read began: the API process
+ * cancelling while a worker process journals. A statement that writes nothing still takes the lock,
+ * waiting its turn. PostgreSQL needs nothing: row locks order its transactions.
+ */
+export async function lockForWrite(db: Db, dialect: Dialect): Promise<void> {
+  if (dialect === 'sqlite') await sql`UPDATE operations SET id = id WHERE 0 = 1`.execute(db);
+}
+
+/** CancelRequest is a user's request to cancel an operation: when (stored time), by whom and why. */
+export interface CancelRequest { readonly at: string; readonly by: string | null; readonly reason: string | null }
+
+/** CancelTarget names what an operation works on, the way users name it. */
+export type CancelTarget = { readonly checkpointId: string; readonly kinds: readonly string[] } | { readonly restoreId: string } | { readonly verificationId: string };
+
+const cancelColumns = (r: CancelRequest) => ({ cancel_requested_at: r.at, cancel_requested_by: r.by, cancel_reason: r.reason });
+
+/**
+ * operationToCancel reads the newest operation about a target (for a checkpoint, of one of `kinds`:
+ * restores and verifications name their checkpoint too). On PostgreSQL the row stays locked until the
+ * transaction ends, so a worker's claim skips it and its journal writes wait: whatever the caller
+ * decides from this row is still true when it writes.
+ */
+export async function operationToCancel(db: Db, dialect: Dialect, target: CancelTarget): Promise<OperationRow | undefined> {
+  let q = db.selectFrom('operations').selectAll();
+  if ('checkpointId' in target) q = q.where('checkpoint_id', '=', target.checkpointId).where('kind', 'in', [...target.kinds]);
+  else if ('restoreId' in target) q = q.where('restore_id', '=', target.restoreId);
+  else q = q.where('verification_id', '=', target.verificationId);
+  const row = await q.orderBy('created_at', 'desc').limit(1).$if(dialect === 'postgres', (qb) => qb.forUpdate()).executeTakeFirst();
+  return row as OperationRow | undefined;
+}
+
+/**
+ * markCancel records a cancel request on a pending or running operation that has none yet; it tells
+ * whether it did (an operation that ended, is compensating or was already asked is left as it is).
+ */
+export async function markCancel(db: Db, id: string, r: CancelRequest): Promise<boolean> {
+  const u = await db.updateTable('operations').set(cancelColumns(r)).where('id', '=', id).where('status', 'in', ['pending', 'running'])
+    .where('cancel_requested_at', 'is', null).executeTakeFirst();
+  return Number(u.numUpdatedRows) > 0;
+}
+
+/**
+ * endUnclaimed ends a pending operation that no worker holds (never claimed, or its holder's lease
+ * expired before `r.at`) in `error` with `reason`, recording the request; it tells whether it did. A
+ * claimed operation is left to its holder, which learns of the request from markCancel's columns.
+ */
+export async function endUnclaimed(db: Db, id: string, r: CancelRequest, reason: string): Promise<boolean> {
+  const u = await db.updateTable('operations').set({ ...cancelColumns(r), status: 'error', error: reason, owner: null, lease_expires_at: null, updated_at: r.at })
+    .where('id', '=', id).where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('owner', 'is', null), eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', r.at)])).executeTakeFirst();
+  return Number(u.numUpdatedRows) > 0;
+}
+
+/**
+ * cancelRequests answers the cancel requests among operations `ids` (a worker asks about the few it
+ * holds, by primary key, on every tick: cheap enough to notice a request within a tick).
+ */
+export async function cancelRequests(db: Db, ids: readonly string[]): Promise<(CancelRequest & { readonly id: string })[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('operations').select(['id', 'cancel_requested_at', 'cancel_requested_by', 'cancel_reason'])
+    .where('id', 'in', [...ids]).where('cancel_requested_at', 'is not', null).execute();
+  return rows.map((r) => ({ id: r.id, at: r.cancel_requested_at!, by: r.cancel_requested_by ?? null, reason: r.cancel_reason ?? null }));
+}
+
+/** cancelRequestOf reads an operation row's cancel request, if it has one. */
+export function cancelRequestOf(row: OperationRow): CancelRequest | undefined {
+  return row.cancel_requested_at ? { at: row.cancel_requested_at, by: row.cancel_requested_by ?? null, reason: row.cancel_reason ?? null } : undefined;
+}
+
+/**
+ * setRestoreResources records many resources' statuses (and reasons) on a restore or verification row
+ * in one read-modify-write: ending a large restore that never ran gives every resource a status at once.
+ */
+export async function setRestoreResources(db: Db, dialect: Dialect, id: string, entries: readonly { key: string; status: string; reason?: string }[], now: string, table: 'restores' | 'verifications'): Promise<void> {
+  const row = await lockedRow(db, dialect, table, id, 'resources_status, resources_reason');
+  if (!row) return;
+  const statuses: Record<string, string> = JSON.parse(row.resources_status as string);
+  const reasons: Record<string, string> = JSON.parse(row.resources_reason as string);
+  for (const e of entries) {
+    statuses[e.key] = e.status;
+    if (e.reason !== undefined) reasons[e.key] = e.reason;
+  }
+  await db.updateTable(table).set({ resources_status: JSON.stringify(statuses), resources_reason: JSON.stringify(reasons), updated_at: now }).where('id', '=', id).execute();
+}
+
 /** getResourceMetadata reads a resource's plugin metadata in a checkpoint. */
 export async function getResourceMetadata(db: Db, checkpointId: string, key: string): Promise<string | undefined> {
   const row = await db.selectFrom('checkpoint_resources').select('metadata').where('checkpoint_id', '=', checkpointId).where('resource_key', '=', key).executeTakeFirst();

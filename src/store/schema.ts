@@ -125,6 +125,16 @@ export interface RestoreTable {
   updated_at: string;
 }
 
+/**
+ * A running restore's `restore_auth` (migration 0007), JSON: written with the restore and deleted in the
+ * transaction that ends it, so the worker (maybe another process) can read it and nothing keeps it after.
+ */
+export interface RestoreCredentialTable {
+  restore_id: string;
+  auth: string;
+  created_at: string;
+}
+
 export interface VerificationTable {
   id: string;
   project_id: string;
@@ -151,6 +161,7 @@ export interface Database {
   services: ServiceTable;
   checkpoints: CheckpointTable;
   restores: RestoreTable;
+  restore_credentials: RestoreCredentialTable;
   verifications: VerificationTable;
   operations: OperationTable;
   operation_tasks: OperationTaskTable;
@@ -178,6 +189,13 @@ export interface OperationTable {
   parameters: string;
   new_resources: string;
   error: string | null;
+  /**
+   * A user's cancel request (migration 0006): when, by whom and why; null (or absent in rows written
+   * by code that predates it) while nobody asked. Optional so that writers need not name them.
+   */
+  cancel_requested_at?: string | null;
+  cancel_requested_by?: string | null;
+  cancel_reason?: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -251,7 +251,13 @@ describe('restores', () => {
     const bad = await h.api('POST', '/v1/demo/restores', { token, body });
     expect(bad.status).toBe(400);
     expect(bad.text).not.toContain('hunter2-secret');
-    const accepted = await h.api('POST', '/v1/demo/restores', { token, body: { restore: { ...body.restore, parameters: {} } } });
+    // The directory plugin cannot restore to a Keystone URL: refused (nothing written) rather than restored in place.
+    const elsewhere = await h.api('POST', '/v1/demo/restores', { token, body: { restore: { ...body.restore, parameters: {} } } });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.badRequest.message).toContain('only to sftp, ssh targets');
+    expect(elsewhere.text).not.toContain('hunter2-secret');
+    // Credentials without a target authenticate nothing: accepted, not kept, never shown.
+    const accepted = await h.api('POST', '/v1/demo/restores', { token, body: { restore: { ...body.restore, restore_target: null, parameters: {} } } });
     expect(accepted.status).toBe(200);
     expect(accepted.body.restore.status).toBe('in_progress');
     restoresCreated.push(accepted.body.restore.id);

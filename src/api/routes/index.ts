@@ -1,6 +1,7 @@
 /** v1Routes registers one encapsulated plugin per Karbor collection under `/v1/{project_id}`. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Services } from '../../services/index.js';
+import { cancelRoutes } from './cancel.js';
 import { checkpointRoutes } from './checkpoints.js';
 import { operationLogRoutes } from './operation-logs.js';
 import { osServiceRoutes } from './os-services.js';
@@ -28,5 +29,6 @@ export function v1Routes(services: Services): FastifyPluginAsync {
     await app.register(quotaRoutes(services));
     await app.register(osServiceRoutes(services));
     await app.register(retentionRoutes(services));
+    await app.register(cancelRoutes(services));
   };
 }

@@ -1,5 +1,6 @@
 /** clientCommands registers the `hoard` verbs that talk to a running server over the Karbor v1 API. */
 import type { Command } from 'commander';
+import { cancelCommands } from './cancel.js';
 import { checkpointCommands } from './checkpoints.js';
 import { planCommands } from './plans.js';
 import { restoreCommands } from './restores.js';
@@ -13,4 +14,6 @@ export function clientCommands(program: Command): void {
   triggerCommands(program);
   // After checkpointCommands: it adds pin and unpin to the `checkpoint` group.
   retentionCommands(program);
+  // After checkpointCommands and restoreCommands: it adds `cancel` to both groups.
+  cancelCommands(program);
 }

@@ -1,4 +1,5 @@
 /** `hoard restore list|create|show`: restores over the API. */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_PROVIDER_ID } from '../../config/index.js';
 import { printObject, printTable } from '../output.js';
@@ -14,6 +15,24 @@ interface CreateOptions extends ConnectionOptions {
   provider: string;
   parametersJson?: string;
   restoreTarget?: string;
+  restoreAuthFile?: string;
+}
+
+/**
+ * restoreAuthOf reads --restore-auth-file: a JSON restore_auth object, from a file so that credentials
+ * stay out of argv (visible to every user in ps) and shell history. Errors never quote the file.
+ */
+async function restoreAuthOf(path: string | undefined): Promise<Record<string, unknown> | undefined> {
+  if (path === undefined) return undefined;
+  const text = await readFile(path, 'utf8');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error(`--restore-auth-file ${path} is not valid JSON`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`--restore-auth-file ${path} must hold a JSON object`);
+  return v as Record<string, unknown>;
 }
 
 /** restoreRow is one line of `restore list`. */
@@ -36,13 +55,16 @@ export function restoreCommands(program: Command): void {
     .requiredOption('--checkpoint <id>', 'checkpoint to restore')
     .option('--provider <id>', 'provider of the checkpoint', DEFAULT_PROVIDER_ID)
     .option('--parameters-json <json>', 'restore parameters as JSON, e.g. {"Hoard::FileSystem::Directory":{"restore_path":"/tmp/r"}}')
-    .option('--restore-target <target>', 'where to restore (kept for Karbor compatibility)')
+    .option('--restore-target <target>', 'restore to another host instead of in place, e.g. sftp://user@host:22 (restore_path is the directory there)')
+    .option('--restore-auth-file <path>', 'JSON file with restore_auth, e.g. {"type":"ssh","username":"u","private_key":"…","host_key":"SHA256:…"}')
     .action(async (o: CreateOptions) => {
+      const auth = await restoreAuthOf(o.restoreAuthFile);
       const restore = {
         provider_id: o.provider,
         checkpoint_id: o.checkpoint,
         parameters: parseJsonOption('--parameters-json', o.parametersJson) ?? {},
         ...(o.restoreTarget !== undefined ? { restore_target: o.restoreTarget } : {}),
+        ...(auth !== undefined ? { restore_auth: auth } : {}),
       };
       const body = await new ApiClient(o).post('/restores', { restore });
       printObject(o.json ? body : body.restore, o.json);

@@ -36,6 +36,8 @@ export const OPERATION_TRANSITIONS = {
   /** A resource failed: undo owed prepareBegins, then end. */
   failed: { from: ['running'], to: 'compensating' },
   end: { from: ['compensating'], to: 'error' },
+  /** The user cancelled before any hook ran (the worker found the request as it took the operation): error, nothing to undo. */
+  cancel: { from: ['pending'], to: 'error' },
   /** The operation cannot run at all (its plugin is gone, its graph unreadable): error without compensation. */
   abandon: { from: ['pending', 'running', 'compensating'], to: 'error' },
 } as const satisfies Record<string, { from: readonly OperationStatus[]; to: OperationStatus }>;

@@ -12,7 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, Store } from '../../store/index.js';
-import { holdsLease, updateTasks, type TaskKey, type TaskRow, type TaskState } from '../../store/operations.js';
+import { holdsLease, lockForWrite, updateTasks, type TaskKey, type TaskRow, type TaskState } from '../../store/operations.js';
 
 /** TaskEntry changes one task from one of `from` to `set`; `stamp` columns (and updated_at) get the commit time. */
 export interface TaskEntry {
@@ -88,7 +88,11 @@ export function journalWriter(store: Store, owner: string | null): JournalWriter
 async function commit(store: Store, owner: string | null, batch: Pending[]): Promise<void> {
   let outcomes: Outcome[];
   try {
-    outcomes = await store.db.transaction().execute((trx) => applyAll(trx, store, owner, batch.map((p) => p.entry)));
+    outcomes = await store.db.transaction().execute(async (trx) => {
+      // The lease check reads before the batch writes; on SQLite, another process (an API cancelling) may write in between.
+      await lockForWrite(trx, store.dialect);
+      return applyAll(trx, store, owner, batch.map((p) => p.entry));
+    });
   } catch (err) {
     for (const p of batch) p.reject(err);
     return;

@@ -8,8 +8,9 @@
  * hooks read few of them, and making all four for each of a large plan's hook calls cost more than the
  * engine's own bookkeeping. They are own enumerable getters, so spreading a context still copies them.
  */
-import type { DataHandle, HookContext, Progress } from '../../plugins/sdk/index.js';
+import type { DataHandle, HookContext, Progress, RestoreTarget } from '../../plugins/sdk/index.js';
 import { getCheckpoint } from '../../store/checkpoints.js';
+import { restoreDestination } from '../../store/restores.js';
 import { recordProgress, recordResourceStatus } from '../journal/index.js';
 import { parametersFor, reportsResources, statusSubject } from './model.js';
 import { taskKey, type Run } from './run-state.js';
@@ -48,6 +49,7 @@ export function hookContext(run: Run, key: string, hook: string, scope: { readon
       const statusKey = `${r.type}#${op.newResources.get(r.id) ?? r.id}`;
       call.writes.push(recordResourceStatus(deps.writer, deps.store, op.row.id, statusSubject(op.row), { key: statusKey, status, ...(reason === undefined ? {} : { reason }) }));
     },
+    restoreTarget: () => restoreTargetOf(run),
   };
 }
 
@@ -76,6 +78,25 @@ function copySource(run: Run): Promise<CopySource | undefined> {
       return typeof from?.provider_id === 'string' && typeof from.checkpoint_id === 'string' ? { providerId: from.provider_id, checkpointId: from.checkpoint_id } : undefined;
     });
     copySources.set(run, p);
+  }
+  return p;
+}
+
+const restoreTargets = new WeakMap<Run, Promise<RestoreTarget | undefined>>();
+
+/**
+ * restoreTargetOf reads (once per run, when a hook first asks) a restore's target and credentials from
+ * the database, where submitRestore put them; undefined for an in-place restore and every other kind.
+ * They are held only by this run's memory, never journaled or logged.
+ */
+function restoreTargetOf(run: Run): Promise<RestoreTarget | undefined> {
+  if (run.op.kind !== 'restore' || !run.op.row.restore_id) return Promise.resolve(undefined);
+  let p = restoreTargets.get(run);
+  if (!p) {
+    p = restoreDestination(run.deps.store.db, run.op.row.restore_id).then((d) => (d?.target ? { target: d.target, auth: d.auth } : undefined));
+    restoreTargets.set(run, p);
+    // A failed read is not cached: the next hook reads again.
+    p.catch(() => restoreTargets.delete(run));
   }
   return p;
 }

@@ -4,7 +4,7 @@
  * never show a checkpoint `available` whose operation failed, or the reverse.
  */
 import type { Kysely } from 'kysely';
-import { checkpoints, operationLogs, type Database } from '../../store/index.js';
+import { checkpoints, operationLogs, restores, type Database } from '../../store/index.js';
 import { setRestoreStatus, type OperationRow } from '../../store/operations.js';
 import type { EngineKind } from './model.js';
 
@@ -37,6 +37,8 @@ async function endSubject(trx: Kysely<Database>, op: OperationRow, kind: EngineK
       return;
     case 'restore':
       await setRestoreStatus(trx, op.restore_id!, ok ? 'success' : 'fail', now);
+      // Whatever ended the restore (its run, a cancel, an abandoned journal), its credentials end with it.
+      await restores.deleteRestoreCredentials(trx, op.restore_id!);
       return;
     case 'delete':
       await checkpoints.setCheckpointStatus(trx, checkpointId, ['deleting'], ok ? 'deleted' : 'error-deleting', now);

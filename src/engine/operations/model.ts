@@ -8,6 +8,7 @@ import type { OperationKind, ProtectionPlugin, Resource, ResourceOperation } fro
 import type { PluginRegistry } from '../../plugins/registry.js';
 import type { OperationRow, TaskRow } from '../../store/operations.js';
 import type { GraphNode, ResourceGraph } from '../graph/index.js';
+import { guardTarget } from './restore-target.js';
 
 /** EngineKind is what this engine runs today. */
 export type EngineKind = Extract<OperationKind, 'protect' | 'restore' | 'delete' | 'verify' | 'copy'>;
@@ -64,11 +65,15 @@ export function resolvePlugins(registry: PluginRegistry, pluginNames: readonly s
   return out;
 }
 
-/** operationOf is the plugin's behaviour for one node, or a plugin-gone error naming it. */
+/**
+ * operationOf is the plugin's behaviour for one node, or a plugin-gone error naming it. A restore's
+ * behaviour is guarded: a resource whose plugin here does not declare the restore's target fails.
+ */
 export function operationOf(registry: PluginRegistry, plugin: string, kind: EngineKind, type: string): ResourceOperation {
   const p: ProtectionPlugin | undefined = registry.behaviourOf(plugin);
   if (!p) throw new Error(`plugin ${plugin} that this operation was started with is no longer registered`);
-  return p.operation(kind, type) ?? {};
+  const op = p.operation(kind, type) ?? {};
+  return kind === 'restore' ? guardTarget(p, op) : op;
 }
 
 /** LoadedOperation is an operation row with its graph, plugins, parameters, new-id map and tasks parsed. */

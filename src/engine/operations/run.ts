@@ -4,13 +4,19 @@
  * reads what it needs from the journal, so a new owner after a crash enters at the right phase.
  * Contract: the caller holds the operation's lease; on `drained` the operation is left for the next
  * owner (nothing was finalized); errors other than LeaseLost propagate after the run stopped.
+ *
+ * A user's cancel (cancel.ts) is never drained: the run stops starting tasks, its hooks are aborted
+ * with the Cancelled reason, and it fails and compensates like any failed run, with the cancel as its
+ * reason. Compensation gets the lease signal only, because undoing pre hooks is what a cancel still owes.
  */
+import { setMaxListeners } from 'node:events';
 import type { HookName } from '../../plugins/sdk/index.js';
 import type { TaskRow } from '../../store/operations.js';
-import { getOperation, getStartedTasks } from '../../store/operations.js';
+import { cancelRequestOf, getOperation, getStartedTasks, type OperationRow } from '../../store/operations.js';
 import { taskDag } from '../hooks/order.js';
 import { moveOperation } from '../journal/index.js';
 import { runDag } from '../scheduler/index.js';
+import { cancelReason, endCancelled } from './cancel.js';
 import { compensateOwed } from './compensate.js';
 import { beginSubject, finishSubject, type Outcome } from './finish.js';
 import { messageOf } from './invoke.js';
@@ -23,20 +29,41 @@ import { runTask, slotLane } from './task.js';
 /** RunEnd says how a run stopped: finished (done or error), or drained and left for another owner. */
 export type RunEnd = 'finished' | 'drained';
 
-/** runOperation runs operation `id`; `drain` stops it gracefully, `cancel` also aborts its hooks. */
-export async function runOperation(deps: RunDeps, id: string, drain: AbortSignal, cancel: AbortController): Promise<RunEnd> {
+const NEVER = new AbortController().signal;
+
+/**
+ * runOperation runs operation `id`; `drain` stops it gracefully, `cancel` also aborts its hooks (lease
+ * lost), and `userCancel` (aborted with a Cancelled reason) ends it in error as the user asked.
+ */
+export async function runOperation(deps: RunDeps, id: string, drain: AbortSignal, cancel: AbortController, userCancel: AbortSignal = NEVER): Promise<RunEnd> {
   const opRow = await getOperation(deps.store.db, id);
   if (!opRow || opRow.status === 'done' || opRow.status === 'error') return 'finished';
-  const run = await prepare(deps, id, cancel);
+  // A request found on taking the operation (asked before this owner, or while the last one died).
+  const asked = cancelRequestOf(opRow);
+  if (asked && opRow.status === 'pending') return endUnstarted(deps, opRow, cancelReason(asked));
+  const run = await prepare(deps, id, hookController(cancel, userCancel));
   if (typeof run === 'string') return abandon(deps, id, run);
   if (opRow.status === 'pending') await moveOperation(deps.writer, id, 'begin', {}, (trx) => beginSubject(trx, opRow, new Date().toISOString()));
   if (opRow.status !== 'compensating') {
-    const outcome = await execute(run, drain);
+    const outcome = asked ? { ok: false as const, reason: cancelReason(asked) } : await execute(run, drain, userCancel);
     if (outcome === 'drained') return 'drained';
     if (outcome.ok) return succeed(run);
     await moveOperation(deps.writer, id, 'failed', { error: outcome.reason });
   }
-  return end(run);
+  return end({ ...run, cancel });
+}
+
+/** hookController is what a run's hooks are aborted by: the lease's controller, or one that also follows `userCancel`. */
+function hookController(lease: AbortController, userCancel: AbortSignal): AbortController {
+  if (userCancel === NEVER) return lease;
+  const c = new AbortController();
+  // Every in-flight hook links to this signal (and unlinks when done); that is not a leak.
+  setMaxListeners(0, c.signal);
+  for (const s of [lease.signal, userCancel]) {
+    if (s.aborted) c.abort(s.reason);
+    else s.addEventListener('abort', () => c.abort(s.reason), { once: true });
+  }
+  return c;
 }
 
 /** prepare loads the journal into a Run, or answers why the operation cannot run at all. */
@@ -50,7 +77,7 @@ async function prepare(deps: RunDeps, id: string, cancel: AbortController): Prom
   }
 }
 
-async function execute(run: Run, drain: AbortSignal): Promise<Outcome | 'drained'> {
+async function execute(run: Run, drain: AbortSignal, userCancel: AbortSignal): Promise<Outcome | 'drained'> {
   // A task already failed means a crash came between its failure and the operation's: do not run it again.
   const stuck = (await recover(run)) ?? firstFailed(run);
   if (stuck) return { ok: false, reason: failureReason(run, stuck.key, stuck.hook) };
@@ -62,9 +89,11 @@ async function execute(run: Run, drain: AbortSignal): Promise<Outcome | 'drained
     policy: run.op.kind === 'protect' ? 'abort' : 'continue',
     lane: (i) => slotLane(run, i),
     laneWindow: 2 * Math.min(run.deps.options.concurrency.global, run.deps.options.concurrency.perPlugin),
-    drain,
+    drain: userCancel === NEVER ? drain : AbortSignal.any([drain, userCancel]),
   });
   if (r.error !== undefined) throw r.error;
+  // A cancel that came after the last task finished is too late: the work is done and stays done.
+  if (userCancel.aborted && (r.drained || r.failed.length > 0)) return { ok: false, reason: messageOf(userCancel.reason) };
   if (r.drained) return 'drained';
   const first = r.failed[0];
   if (first === undefined) return { ok: true };
@@ -88,6 +117,12 @@ async function end(run: Run): Promise<RunEnd> {
   await reportRemaining(run, reason);
   const full = undoFailures.length ? `${reason}; also ${undoFailures.join('; ')}` : reason;
   await moveOperation(deps.writer, op.row.id, 'end', { error: full }, (trx) => finishSubject(trx, op.row, op.kind, { ok: false, reason: full }, new Date().toISOString()));
+  return 'finished';
+}
+
+/** endUnstarted ends a pending operation whose cancel was asked before any hook ran, running none. */
+async function endUnstarted(deps: RunDeps, opRow: OperationRow, reason: string): Promise<RunEnd> {
+  await moveOperation(deps.writer, opRow.id, 'cancel', { error: reason }, (trx) => endCancelled(trx, deps.store.dialect, opRow, reason, new Date().toISOString()));
   return 'finished';
 }
 

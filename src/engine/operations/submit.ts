@@ -6,7 +6,7 @@
  * state behind an error.
  */
 import type { Kysely } from 'kysely';
-import { HOOKS, type Resource } from '../../plugins/sdk/index.js';
+import { HOOKS, type Resource, type RestoreAuth } from '../../plugins/sdk/index.js';
 import { checkpoints, operationLogs, restores, verifications, type CheckpointRecord, type Database, type RestoreRecord, type Store, type VerificationRecord } from '../../store/index.js';
 import { insertOperation, insertPendingTasks, type OperationRow } from '../../store/operations.js';
 import { newId } from '../../util/ids.js';
@@ -90,10 +90,15 @@ export async function submitVerify(store: Store, verification: VerificationRecor
   });
 }
 
-/** submitRestore inserts the `in_progress` restore and its operation in one transaction. */
-export async function submitRestore(store: Store, restore: RestoreRecord, s: Submission): Promise<string> {
+/**
+ * submitRestore inserts the `in_progress` restore and its operation in one transaction, with the
+ * restore's credentials (`auth`, when given) in their own table: finishSubject deletes them when the
+ * restore ends, so they exist exactly while the restore can still use them.
+ */
+export async function submitRestore(store: Store, restore: RestoreRecord, s: Submission, auth: RestoreAuth | null = null): Promise<string> {
   return store.db.transaction().execute(async (trx) => {
     await restores.insertRestore(trx, restore);
+    if (auth) await restores.insertRestoreCredentials(trx, restore.id, auth, restore.createdAt);
     return insertOperationRows(trx, s, restore.createdAt);
   });
 }

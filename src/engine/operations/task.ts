@@ -62,6 +62,8 @@ async function execute(run: Run, key: string, hook: HookName, op: ResourceOperat
 }
 
 async function startAndCall(run: Run, key: string, hook: HookName, op: ResourceOperation, signal: AbortSignal): Promise<CallEnd> {
+  // A task that got its slot after the run was cancelled fails without calling its hook (a hook called with an aborted signal may still start work).
+  if (run.cancel.signal.aborted) return { ok: false, reason: messageOf(run.cancel.signal.reason) };
   if (row(run, key, hook).state === 'pending') {
     await startTask(run.deps.writer, taskKey(run, key, hook));
     setRow(run, key, hook, 'running');

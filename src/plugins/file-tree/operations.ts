@@ -3,13 +3,17 @@
  * bank (incrementally from the plan's previous available checkpoint, and only the real path the
  * resource id names) and records `{snapshot, files, bytes}` as the resource's metadata; restore writes that snapshot
  * into `restore_path` (default: the original path) under the `conflict` policy (default `fail`: an
- * existing non-empty target is refused); delete forgets the snapshot (space comes back with a prune).
+ * existing non-empty target is refused), on this host inside the configured roots, or with a
+ * restore_target `sftp://user@host` on that host (remote-restore.ts); delete forgets the snapshot
+ * (space comes back with a prune).
  * Only `main` does work; the other hooks are empty and safe to resume.
  */
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Unrecoverable, type ConflictPolicy, type HookContext, type HookName, type Json, type OperationKind, type ResourceOperation } from '../sdk/index.js';
+import { parsePatterns } from '../../util/globs.js';
+import { Unrecoverable, type ConflictPolicy, type HookContext, type HookName, type Json, type OperationKind, type ResourceOperation, type RestoreTarget } from '../sdk/index.js';
 import { confinedPath, directoryId } from './protectable.js';
+import { remotePath, restoreRemote, type RemoteOptions } from './remote-restore.js';
 
 /** SavedInfo is what protect records per directory (the plugin's savedInfo schema). */
 interface SavedInfo {
@@ -66,38 +70,72 @@ const protect: ResourceOperation = {
     const path = await verifiedPath(ctx);
     // Incremental: start from this directory's snapshot in the plan's previous available checkpoint.
     const previous = asSavedInfo(await ctx.metadata.previous());
-    const saved = await ctx.data.backupTree(path, previous ? { parent: previous.snapshot } : {});
+    const exclude = patternsOf(ctx, 'exclude');
+    const saved = await ctx.data.backupTree(path, {
+      ...(previous ? { parent: previous.snapshot } : {}), ...(exclude ? { exclude } : {}), ...(ctx.parameters.one_file_system === true ? { oneFileSystem: true } : {}),
+    });
     await ctx.metadata.set({ snapshot: saved.snapshot, files: saved.files, bytes: saved.bytes });
   },
   // Running main again backs the directory up again; at worst an unreferenced snapshot is left for prune.
   resumable: ['main', ...EMPTY_HOOKS],
 };
 
-const restoreIn = (roots: readonly string[]): ResourceOperation => ({
+const restoreIn = (roots: readonly string[], remote: RemoteOptions | undefined): ResourceOperation => ({
   async main(ctx) {
     const saved = await savedInfo(ctx);
     if (!saved) throw new Unrecoverable(`This checkpoint holds no snapshot of ${pathOf(ctx)}; it cannot be restored.`);
     const original = pathOf(ctx);
+    const target = await ctx.restoreTarget?.();
+    if (target) return restoreElsewhere(ctx, target, saved, original, remote);
     const requested = ctx.parameters.restore_path;
     if (requested !== undefined && (typeof requested !== 'string' || !requested.startsWith('/'))) {
       throw new Unrecoverable(`restore_path must be an absolute path (got ${JSON.stringify(requested)}).`);
     }
     const wanted = resolve(typeof requested === 'string' ? requested : original);
     // A restore writes only inside the configured roots, whatever path (or symlink) the caller names.
-    const target = await confinedPath(wanted, roots);
-    if (target === undefined) {
+    const local = await confinedPath(wanted, roots);
+    if (local === undefined) {
       throw new Unrecoverable(`Restore target ${wanted} is outside the directory roots this Hoard may write to (${roots.join(', ') || 'none configured'}); choose a restore_path inside one of them.`);
     }
-    const conflict = (ctx.parameters.conflict ?? 'fail') as ConflictPolicy;
-    if (!['fail', 'skip', 'overwrite'].includes(conflict)) throw new Unrecoverable(`conflict must be fail, skip or overwrite (got ${JSON.stringify(conflict)}).`);
-    const done = await ctx.data.restoreTree(saved.snapshot, target, { conflict });
+    const include = patternsOf(ctx, 'include');
+    const done = await ctx.data.restoreTree(saved.snapshot, local, { conflict: conflictOf(ctx), ...(include ? { include } : {}) });
     ctx.progress({ bytesDone: done.bytes, itemsDone: done.files });
-    if (target !== (await confinedPath(original, roots))) ctx.newResources.set(ctx.resource.id, directoryId(target));
+    if (local !== (await confinedPath(original, roots))) ctx.newResources.set(ctx.resource.id, directoryId(local));
     ctx.setStatus('available');
   },
   // A half-done restore is not resumed: under `fail` its own partial output would be taken for a conflict.
   resumable: EMPTY_HOOKS,
 });
+
+/** patternsOf reads a glob-pattern option (comma-separated text or a list) as util/globs.ts reads it. */
+function patternsOf(ctx: HookContext, name: 'exclude' | 'include'): string[] | undefined {
+  try {
+    return parsePatterns(ctx.parameters[name]);
+  } catch {
+    throw new Unrecoverable(`${name} must be comma-separated glob patterns (got ${JSON.stringify(ctx.parameters[name])}).`);
+  }
+}
+
+function conflictOf(ctx: HookContext): ConflictPolicy {
+  const conflict = (ctx.parameters.conflict ?? 'fail') as ConflictPolicy;
+  if (!['fail', 'skip', 'overwrite'].includes(conflict)) throw new Unrecoverable(`conflict must be fail, skip or overwrite (got ${JSON.stringify(conflict)}).`);
+  return conflict;
+}
+
+/**
+ * restoreElsewhere restores to the restore's target host (remote-restore.ts): `restore_path` is the
+ * directory there (default: the original path), and the restored id is the directory's at that host.
+ */
+async function restoreElsewhere(ctx: HookContext, target: RestoreTarget, saved: SavedInfo, original: string, remote: RemoteOptions | undefined): Promise<void> {
+  // The engine lets only declared schemes through; this build may still lack the SFTP access. The
+  // directory roots do not apply here: they confine writes to this host, and this writes to another.
+  if (!remote) throw new Unrecoverable('This Hoard was started without SFTP access for the directory plugin; it restores directories only in place.');
+  const path = remotePath(ctx.parameters.restore_path, original);
+  const include = patternsOf(ctx, 'include');
+  const { shown } = await restoreRemote(ctx, target, { snapshot: saved.snapshot, path, conflict: conflictOf(ctx), ...(include ? { include } : {}) }, remote);
+  ctx.newResources.set(ctx.resource.id, directoryId(`${shown}${path}`));
+  ctx.setStatus('available');
+}
 
 const remove: ResourceOperation = {
   async main(ctx) {
@@ -147,10 +185,10 @@ const copy: ResourceOperation = {
 };
 
 /** directoryOperation is the plugin's behaviour for an operation kind. */
-export function directoryOperation(kind: OperationKind, roots: readonly string[]): ResourceOperation | undefined {
+export function directoryOperation(kind: OperationKind, roots: readonly string[], remote?: RemoteOptions): ResourceOperation | undefined {
   switch (kind) {
     case 'protect': return protect;
-    case 'restore': return restoreIn(roots);
+    case 'restore': return restoreIn(roots, remote);
     case 'delete': return remove;
     case 'verify': return verify;
     case 'copy': return copy;

@@ -24,3 +24,5 @@ export { beginHooks, runPostHooks, type HookScope, type HookReport, type HookOpt
 export { withHooks } from './with-hooks.js';
 export { fingerprint } from './host-keys.js';
 export { withExecHooks } from './resource.js';
+// SFTP sessions with the same host key checks, for plugins that write to another host (restore targets).
+export { sftpAccess, type SftpAccess, type SftpLogin, type SftpSession } from './sftp-access.js';

@@ -14,9 +14,15 @@ export interface SshAuth {
   readonly password: string | undefined;
 }
 
+/**
+ * SshEndpoint is where to log in and which host key to trust: the part of an ssh hook a connection
+ * needs, shared with sftp-access.ts (the directory plugin's sftp restore target).
+ */
+export type SshEndpoint = Pick<SshHook, 'host' | 'port' | 'user' | 'hostKey'>;
+
 const MAX_HANDSHAKE_MS = 30_000;
 
-export function hostKeyCheck(hook: SshHook): HostKeyCheck {
+export function hostKeyCheck(hook: SshEndpoint): HostKeyCheck {
   const port = hook.port ?? 22;
   return 'fingerprint' in hook.hostKey
     ? pinnedCheck(hook.hostKey.fingerprint, `${hook.host}:${port}`)
@@ -26,10 +32,10 @@ export function hostKeyCheck(hook: SshHook): HostKeyCheck {
 /**
  * connectSsh resolves once logged in. It rejects with hook_host_key_* before any credential is sent
  * when the guest's key is not trusted, hook_auth_failed when the login is refused, or
- * hook_connect_failed; the rejection text is ssh2's or ours, never the spec's secrets.
+ * hook_connect_failed; the rejection text is ssh2's or ours, never the spec's secrets. `check` (by
+ * default the endpoint's hostKey) lets another caller word its refusals for its own input.
  */
-export function connectSsh(hook: SshHook, auth: SshAuth, timeoutMs: number, signal: AbortSignal): Promise<Client> {
-  const check = hostKeyCheck(hook);
+export function connectSsh(hook: SshEndpoint, auth: SshAuth, timeoutMs: number, signal: AbortSignal, check: HostKeyCheck = hostKeyCheck(hook)): Promise<Client> {
   const where = `${hook.user}@${hook.host}:${hook.port ?? 22}`;
   let refusal: HookError | undefined;
   const config: ConnectConfig = {

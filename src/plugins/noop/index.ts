@@ -16,6 +16,8 @@ export const noopPlugin: ProtectionPlugin = {
   sdkVersion: SDK_VERSION,
   resourceTypes: ['*'],
   capabilities: NO_CAPABILITIES,
+  // It writes nothing, so it honours any restore_target equally (Karbor's noop restores accept one too).
+  restoreTargets: ['*'],
   schemas: { options: Type.Object({}), restore: Type.Object({}), savedInfo: Type.Object({}) },
   operation: () => NOTHING,
 };

@@ -58,6 +58,17 @@ export interface ProtectionPluginDescriptor {
     readonly savedInfo: TSchema;
     readonly verify?: TSchema;
   };
+  /**
+   * restoreTargets lists the URL schemes of Karbor's `restore_target` this plugin can restore to instead
+   * of in place (the directory plugin: `['sftp', 'ssh']`); `'*'` takes any target (a plugin that writes
+   * nothing, such as the no-op one). Absent or empty: the plugin restores only in place.
+   *
+   * Why the engine, not each plugin, enforces it: a plugin that never looked at the target would restore
+   * in place, over the very data the caller asked to leave alone. So a restore naming a target some
+   * resource's plugin does not declare is refused when it is asked (400, nothing written), and a worker
+   * whose plugin lacks the scheme (another build than the API's) fails that resource before any hook runs.
+   */
+  readonly restoreTargets?: readonly string[];
 }
 
 export const NO_CAPABILITIES: Capabilities = { incremental: false, granularRestore: false, verify: false, copy: false, quiesce: false };
@@ -77,6 +88,22 @@ export interface Progress {
   readonly bytesTotal?: number;
   readonly itemsDone?: number;
   readonly itemsTotal?: number;
+}
+
+/**
+ * RestoreAuth is Karbor's `restore_auth` as the API accepted it: `{type: 'password', username, password}`
+ * or `{type: 'ssh', username, private_key?, password?, passphrase?, host_key}`. It holds secrets, so a
+ * plugin never puts any part of it in a reason, message, log or metadata, and never keeps it: the engine
+ * deletes it when the restore ends.
+ */
+export type RestoreAuth = Readonly<Record<string, unknown>>;
+
+/** RestoreTarget is where a restore was asked to write instead of in place, and with which credentials. */
+export interface RestoreTarget {
+  /** target is Karbor's `restore_target` as accepted (a URL whose scheme the plugin declared), e.g. `sftp://backup@db2:22`. */
+  readonly target: string;
+  /** auth is the restore's `restore_auth`, or null when the caller sent none. */
+  readonly auth: RestoreAuth | null;
 }
 
 /** ConflictPolicy is what a restore does with an existing target: refuse, keep what is there, or replace it. */
@@ -144,6 +171,14 @@ export interface HookContext {
   progress(p: Progress): void;
   /** setStatus records a restore/verify per-resource status and reason (Karbor's resources_status). */
   setStatus(status: string, reason?: string): void;
+  /**
+   * restoreTarget (restore operations) answers where the caller asked this restore to write and with
+   * which credentials, or undefined when it restores in place (and for every other kind). Karbor hands
+   * its restore hooks the Restore object for the same reason. It is a call, not a field, because the
+   * credentials live in the database only while the restore runs (the worker may be another process
+   * than the API) and are read only by a hook that asks; a context that gets logged holds none.
+   */
+  restoreTarget?(): Promise<RestoreTarget | undefined>;
 }
 
 /** HookResult: nothing when the hook finished its work, or a handle to long work the engine must poll. */
@@ -177,6 +212,13 @@ export interface ResourceOperation {
 /** ProtectionPlugin is a descriptor plus behaviour: the operation to run for a kind and resource type. */
 export interface ProtectionPlugin extends ProtectionPluginDescriptor {
   operation(kind: OperationKind, resourceType: string): ResourceOperation | undefined;
+  /**
+   * checkRestoreTarget (plugins that declare restoreTargets) checks a target of a declared scheme and its
+   * credentials when the restore is asked, before anything is written: it answers why they cannot work
+   * (the request is refused with a 400), or undefined. It runs in the API process, must not connect
+   * anywhere, and its answer must not quote the credentials.
+   */
+  checkRestoreTarget?(target: URL, auth: RestoreAuth | null): string | undefined;
 }
 
 /**

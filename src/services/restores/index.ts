@@ -1,9 +1,14 @@
 /**
  * Restores bring a checkpoint's data back. Listing and showing read the restore table; a restore request
- * is validated in full (provider, parameters, checkpoint visibility and state) and then submitted to the
+ * is validated in full (provider, parameters, restore_auth's shape, checkpoint visibility and state, and
+ * in the engine the restore_target against every resource's plugin) and then submitted to the
  * protection engine, which writes the `in_progress` row and its journaled operation in one transaction,
- * so no restore is ever left `in_progress` behind an error. `restore_auth` is accepted by the API for
- * Karbor compatibility and goes nowhere: it is not stored, returned or logged.
+ * so no restore is ever left `in_progress` behind an error, and a bad request writes nothing.
+ *
+ * `restore_auth`, given with a `restore_target`, is kept in its own table (restore_credentials) from
+ * that transaction until the one that ends the restore, for the worker that runs it (maybe another
+ * process); it is never returned, logged or written to an operation log. Without a target it
+ * authenticates nothing and is not kept at all.
  */
 import type { Caller, ListQuery } from '../../model/caller.js';
 import { canSee } from '../../model/caller.js';
@@ -16,11 +21,14 @@ import type { ServiceDeps } from '../context.js';
 import { checkParameters, type ParameterMap } from '../parameters.js';
 import { eq, toPageQuery, withMarker } from '../paging.js';
 import type { Provider, ProviderService } from '../providers/index.js';
+import { checkRestoreAuth, type RestoreAuthInput } from './auth.js';
 
 export interface RestoreInput {
   readonly provider_id: string;
   readonly checkpoint_id: string;
   readonly restore_target?: string | null;
+  /** restore_auth: credentials for the target; see the module comment for how long they are kept. */
+  readonly restore_auth?: RestoreAuthInput | null;
   readonly parameters: ParameterMap;
 }
 
@@ -59,8 +67,9 @@ export function restoreService(deps: ServiceDeps, providers: ProviderService, en
     async create(caller, input) {
       const provider = requestedProvider(providers, input.provider_id);
       const parameters = checkParameters(input.parameters, provider.extendedInfoSchema.restore_schema, 'restore');
+      const restoreAuth = checkRestoreAuth(input.restore_auth);
       const checkpoint = await usableCheckpoint(deps, caller, provider.id, input.checkpoint_id);
-      return engine.restore({ projectId: caller.projectId, provider, checkpoint, restoreTarget: input.restore_target ?? null, parameters });
+      return engine.restore({ projectId: caller.projectId, provider, checkpoint, restoreTarget: input.restore_target ?? null, restoreAuth, parameters });
     },
 
     list(caller, q) {
