@@ -102,6 +102,8 @@ describe('exec hooks', () => {
     expect(cp.status).toBe('error');
     expect(cp.progress.error).toContain('quiesce');
     expect(cp.progress.error).toContain('cannot quiesce');
+    // The exec hook's stable code leads the reason (docs/errors.md), after the resource and hook it failed in.
+    expect(cp.progress.error).toMatch(/prepareBegin failed: hook_failed: /);
     expect(await readFile(marker, 'utf8')).toBe('unquiesced\n');
   });
 

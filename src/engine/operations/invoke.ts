@@ -77,6 +77,12 @@ async function persistNewResources(run: Run): Promise<void> {
 
 /** messageOf turns anything thrown into a reason a person can read. */
 export function messageOf(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
+  if (err instanceof Error) {
+    // A plugin error with a stable code (an exec hook's `hook_timeout`, …) keeps it in the reason, so
+    // people and scripts reading a checkpoint's or log's error see which failure it was (docs/errors.md).
+    const code = (err as { reason?: unknown }).reason;
+    const text = err.message || err.name;
+    return typeof code === 'string' && /^[a-z][a-z_]*$/.test(code) && !text.startsWith(`${code}:`) ? `${code}: ${text}` : text;
+  }
   return typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
 }
