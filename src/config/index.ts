@@ -69,6 +69,30 @@ export interface Config {
   readonly quotas: { readonly plans: number; readonly checkpoints: number };
   readonly triggers: { readonly minWindow: number; readonly maxWindow: number; readonly minInterval: number; readonly defaultFormat: 'calendar' | 'crontab' };
   readonly services: { readonly heartbeatSeconds: number; readonly downAfterSeconds: number };
+  readonly scheduler: SchedulerConfig;
+}
+
+/**
+ * SchedulerConfig tunes the scheduler role (docs/scheduler.md, "Settings"); times are seconds. The role
+ * turns it into the scheduler's options; every key is optional in the file.
+ */
+export interface SchedulerConfig {
+  /** tickSeconds is the longest the loop sleeps between ticks; it wakes earlier for a run due sooner. */
+  readonly tickSeconds: number;
+  /** refreshSeconds is how often the schedulable operations are re-read and stale claims swept. */
+  readonly refreshSeconds: number;
+  /** jitter spreads runs due at the same instant: at most maxSeconds, and at most windowFraction of the trigger's window. */
+  readonly jitter: { readonly maxSeconds: number; readonly windowFraction: number };
+  /** misfire is the policy of operations whose operation_definition names none. */
+  readonly misfire: 'run-once' | 'skip';
+  /** batch is how many runs are claimed, fired and recorded together. */
+  readonly batch: number;
+  /** concurrency is how many checkpoint submissions run at once. */
+  readonly concurrency: number;
+  /** slotSeconds is how long a plan slot outlives a scheduler that died while starting a run. */
+  readonly slotSeconds: number;
+  /** staleClaimSeconds: a run still claimed after this long lost its scheduler and is reported abandoned. */
+  readonly staleClaimSeconds: number;
 }
 
 export const DEFAULT_PROVIDER_ID = 'c8b3a1de-8f5e-4b56-9d1b-6f1f0e1a0b01';
@@ -106,6 +130,10 @@ export function defaultConfig(dataDir = 'var'): Config {
     quotas: { plans: 50, checkpoints: -1 },
     triggers: { minWindow: 900, maxWindow: 1800, minInterval: 3600, defaultFormat: 'calendar' },
     services: { heartbeatSeconds: 10, downAfterSeconds: 60 },
+    scheduler: {
+      tickSeconds: 1, refreshSeconds: 5, jitter: { maxSeconds: 300, windowFraction: 0.25 }, misfire: 'run-once',
+      batch: 200, concurrency: 8, slotSeconds: 60, staleClaimSeconds: 300,
+    },
   };
 }
 
@@ -156,7 +184,51 @@ function mergeFile(base: Config, f: Json, env: NodeJS.ProcessEnv): Config {
     quotas: { ...base.quotas, ...pick(obj('quotas'), ['plans', 'checkpoints']) },
     triggers: { ...base.triggers, ...pick(obj('triggers'), ['minWindow', 'maxWindow', 'minInterval', 'defaultFormat']) },
     services: { ...base.services, ...pick(obj('services'), ['heartbeatSeconds', 'downAfterSeconds']) },
+    scheduler: schedulerFrom(f.scheduler, base.scheduler),
   } as Config;
+}
+
+/** SCHEDULER_LIMITS bound each scheduler setting: [min, max, integer?]; a value outside is refused naming its key. */
+const SCHEDULER_LIMITS = {
+  tickSeconds: [0.05, 60, false], refreshSeconds: [0.1, 3600, false], batch: [1, 10_000, true], concurrency: [1, 256, true],
+  slotSeconds: [1, 3600, false], staleClaimSeconds: [60, 86_400, false],
+  'jitter.maxSeconds': [0, 86_400, false], 'jitter.windowFraction': [0, 0.9, false],
+} as const;
+
+/**
+ * schedulerFrom reads and checks the `scheduler` section. Unlike older sections it refuses unknown keys:
+ * a misspelt tuning key would otherwise be ignored without a word.
+ */
+function schedulerFrom(v: unknown, base: SchedulerConfig): SchedulerConfig {
+  const fail = (key: string, why: string): never => {
+    throw new HoardError('bad_request', `Invalid configuration: ${key ? `scheduler.${key}` : 'scheduler'} ${why}`);
+  };
+  if (v === undefined || v === null) return base;
+  if (!isObj(v)) return fail('', 'must be a mapping of scheduler settings');
+  const jitter = v.jitter === undefined ? {} : isObj(v.jitter) ? v.jitter : fail('jitter', 'must be a mapping with maxSeconds and windowFraction');
+  const keys = [...Object.keys(v).filter((k) => k !== 'jitter'), ...Object.keys(jitter).map((k) => `jitter.${k}`)];
+  for (const key of keys) {
+    if (key !== 'misfire' && !(key in SCHEDULER_LIMITS)) fail(key, `is not a scheduler setting; the settings are ${[...Object.keys(SCHEDULER_LIMITS), 'misfire'].join(', ')}`);
+  }
+  const num = (key: keyof typeof SCHEDULER_LIMITS, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const [min, max, integer] = SCHEDULER_LIMITS[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      fail(key, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+    return value as number;
+  };
+  if (v.misfire !== undefined && v.misfire !== 'run-once' && v.misfire !== 'skip') fail('misfire', `must be run-once or skip (got ${JSON.stringify(v.misfire)})`);
+  return {
+    tickSeconds: num('tickSeconds', v.tickSeconds, base.tickSeconds),
+    refreshSeconds: num('refreshSeconds', v.refreshSeconds, base.refreshSeconds),
+    jitter: { maxSeconds: num('jitter.maxSeconds', jitter.maxSeconds, base.jitter.maxSeconds), windowFraction: num('jitter.windowFraction', jitter.windowFraction, base.jitter.windowFraction) },
+    misfire: (v.misfire as SchedulerConfig['misfire'] | undefined) ?? base.misfire,
+    batch: num('batch', v.batch, base.batch),
+    concurrency: num('concurrency', v.concurrency, base.concurrency),
+    slotSeconds: num('slotSeconds', v.slotSeconds, base.slotSeconds),
+    staleClaimSeconds: num('staleClaimSeconds', v.staleClaimSeconds, base.staleClaimSeconds),
+  };
 }
 
 function providerFrom(p: Json, i: number, dataDir: string, env: NodeJS.ProcessEnv): ProviderConfig {

@@ -4,6 +4,7 @@
  * (claims make every run fire once), and SQLite serves the embedded single-process default.
  */
 import { createScheduler, type RetentionStep, type RunEvent, type Scheduler, type SchedulerOptions } from '../services/scheduler/index.js';
+import type { SchedulerConfig } from '../config/index.js';
 import type { Clock } from '../util/clock.js';
 import { karborPolicy, policyJson } from '../services/retention/index.js';
 import type { Hoard } from './compose.js';
@@ -26,18 +27,29 @@ export interface SchedulerRole {
   stop(): Promise<void>;
 }
 
-/** startScheduler starts the scheduler loop for a composed Hoard. */
+/**
+ * startScheduler starts the scheduler loop for a composed Hoard, tuned by the configuration's `scheduler`
+ * section; `opts.options` (tests, the benchmark) override it.
+ */
 export function startScheduler(hoard: Hoard, opts: SchedulerRoleOptions = {}): SchedulerRole {
   const scheduler = createScheduler({
     store: hoard.store,
     clock: opts.clock ?? hoard.services.deps.clock,
     checkpoints: hoard.services.checkpoints,
     retention: opts.retention ?? retentionStep(hoard),
-    ...(opts.options ? { options: opts.options } : {}),
+    options: { ...schedulerOptions(hoard.config.scheduler), ...opts.options },
     onRun: opts.onRun ?? logRun,
   });
   scheduler.start();
   return { scheduler, stop: () => scheduler.stop() };
+}
+
+/** schedulerOptions turns the configuration's scheduler section (seconds) into the scheduler's options (milliseconds). */
+export function schedulerOptions(c: SchedulerConfig): Partial<SchedulerOptions> {
+  return {
+    pollMs: c.tickSeconds * 1000, refreshMs: c.refreshSeconds * 1000, jitter: { maxMs: c.jitter.maxSeconds * 1000, windowFraction: c.jitter.windowFraction },
+    misfire: c.misfire, batch: c.batch, concurrency: c.concurrency, slotMs: c.slotSeconds * 1000, staleClaimMs: c.staleClaimSeconds * 1000,
+  };
 }
 
 /**

@@ -90,19 +90,34 @@ export async function listSchedulable(db: Db, onlyIds?: readonly string[]): Prom
 /** SchedulableVersion is a schedulable operation's id and the update times that make up its version. */
 export interface SchedulableVersion { readonly id: string; readonly updatedAt: string; readonly planUpdatedAt: string; readonly triggerUpdatedAt: string }
 
-/** listSchedulableVersions is listSchedulable without the payload: cheap enough to poll every few seconds. */
-export async function listSchedulableVersions(db: Db): Promise<SchedulableVersion[]> {
-  const rows = await db.selectFrom('scheduled_operations as so')
+/**
+ * listSchedulableVersions is listSchedulable without the payload: cheap enough to poll every few seconds,
+ * and to re-check the operations about to fire on every tick (`onlyIds`).
+ */
+export async function listSchedulableVersions(db: Db, onlyIds?: readonly string[]): Promise<SchedulableVersion[]> {
+  const q = db.selectFrom('scheduled_operations as so')
     .innerJoin('plans as p', 'p.id', 'so.plan_id')
     .innerJoin('triggers as t', 't.id', 'so.trigger_id')
     .select(['so.id as id', 'so.updated_at as updated_at', 'p.updated_at as plan_updated_at', 't.updated_at as trigger_updated_at'])
-    .where('so.enabled', '=', 1).where('p.status', '=', 'started').execute();
+    .where('so.enabled', '=', 1).where('p.status', '=', 'started');
+  let rows: Awaited<ReturnType<typeof q.execute>>;
+  if (onlyIds) {
+    rows = [];
+    for (let i = 0; i < onlyIds.length; i += 500) rows.push(...await q.where('so.id', 'in', onlyIds.slice(i, i + 500)).execute());
+  } else {
+    rows = await q.execute();
+  }
   return rows.map((r) => ({ id: r.id, updatedAt: r.updated_at, planUpdatedAt: r.plan_updated_at, triggerUpdatedAt: r.trigger_updated_at }));
 }
 
-/** setOperationEnabled enables or disables an operation and tells whether it exists. */
+/**
+ * setOperationEnabled enables or disables an operation and tells whether it changed. An operation already
+ * in that state is left alone, updated_at included: the scheduler counts due runs from updated_at, so
+ * touching it would forgo a run that is due but not yet fired.
+ */
 export async function setOperationEnabled(db: Db, id: string, enabled: boolean, updatedAt: string): Promise<boolean> {
-  const r = await db.updateTable('scheduled_operations').set({ enabled: enabled ? 1 : 0, updated_at: updatedAt }).where('id', '=', id).executeTakeFirst();
+  const r = await db.updateTable('scheduled_operations').set({ enabled: enabled ? 1 : 0, updated_at: updatedAt })
+    .where('id', '=', id).where('enabled', '=', enabled ? 0 : 1).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 

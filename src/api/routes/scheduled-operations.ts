@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { HoardError } from '../../model/errors.js';
 import type { ScheduledOperationRecord } from '../../store/index.js';
 import type { Services } from '../../services/index.js';
 import { SCHEDULED_OPERATION_FILTERS, SCHEDULED_OPERATION_SORT_KEYS } from '../../services/scheduled-operations/index.js';
@@ -19,6 +20,10 @@ const CreateBody = Type.Object({
     ),
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
+
+const Empty = Type.Object({}, { additionalProperties: false });
+/** ActionBody is Hoard's enable/disable action, in the OpenStack action style: `{"enable": {}}` or `{"disable": {}}`. */
+const ActionBody = Type.Object({ enable: Type.Optional(Empty), disable: Type.Optional(Empty) }, { additionalProperties: false });
 
 /** scheduledOperationView is Karbor's shape; `enabled` is a real boolean and definition values keep their types. */
 export function scheduledOperationView(op: ScheduledOperationRecord): Record<string, unknown> {
@@ -46,6 +51,15 @@ export function scheduledOperationRoutes(services: Services): FastifyPluginAsync
     app.get<{ Params: { id: string } }>('/scheduled_operations/:id', async (req) => ({
       scheduled_operation: scheduledOperationView(await services.scheduledOperations.get(req.caller, req.params.id)),
     }));
+    // Hoard extension: Karbor has no way to pause a scheduled operation short of deleting it.
+    app.post<{ Params: { id: string }; Body: Static<typeof ActionBody> }>('/scheduled_operations/:id/action', { schema: { body: ActionBody } }, async (req) => {
+      const actions = Object.keys(req.body);
+      if (actions.length !== 1) {
+        throw new HoardError('invalid_field', `Give exactly one action: {"enable": {}} or {"disable": {}} (got ${actions.length === 0 ? 'none' : actions.join(' and ')}).`);
+      }
+      const op = await services.scheduledOperations.setEnabled(req.caller, req.params.id, actions[0] === 'enable');
+      return { scheduled_operation: scheduledOperationView(op) };
+    });
     app.delete<{ Params: { id: string } }>('/scheduled_operations/:id', async (req, reply) => {
       await services.scheduledOperations.remove(req.caller, req.params.id);
       return reply.code(200).type('application/json').send('');

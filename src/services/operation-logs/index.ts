@@ -20,8 +20,12 @@ export const OPERATION_TYPES = ['protect', 'delete', 'restore', 'verify', 'copy'
 /** OperationType is one of OPERATION_TYPES. */
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
-/** OPERATION_LOG_FILTERS are the list filters every caller may use (admins add project_id). */
-export const OPERATION_LOG_FILTERS = ['checkpoint_id', 'plan_id', 'restore_id', 'status', 'operation_type'] as const;
+/**
+ * OPERATION_LOG_FILTERS are the list filters every caller may use (admins add project_id). Karbor's are
+ * checkpoint_id, plan_id, restore_id and status; operation_type and scheduled_operation_id (the runs of
+ * one scheduled operation, and the protects they started) are Hoard's.
+ */
+export const OPERATION_LOG_FILTERS = ['checkpoint_id', 'plan_id', 'restore_id', 'status', 'operation_type', 'scheduled_operation_id'] as const;
 
 /** OperationLogStart describes a run as it begins. */
 export interface OperationLogStart {
@@ -94,6 +98,10 @@ export function operationLogService(deps: ServiceDeps): OperationLogService {
     },
 
     list(caller, q) {
+      const operation = q.filters.scheduled_operation_id;
+      if (operation !== undefined && !isUuid(operation)) {
+        throw new HoardError('invalid_filter', `scheduled_operation_id ${JSON.stringify(operation.slice(0, 64))} is not a scheduled operation id (a UUID).`);
+      }
       const page = toPageQuery(caller, q, Object.fromEntries(OPERATION_LOG_FILTERS.map((f) => [f, eq(f)])));
       return withMarker(q.marker, () => operationLogs.listLogs(store.db, page));
     },

@@ -1,7 +1,7 @@
 /**
  * Scheduled operations: run a protect (optionally with retention) of one plan whenever a trigger fires.
  * The plan and the trigger must belong to the caller's project, because the operation later acts with
- * the rights of the user who created it. Karbor has no update for them; delete and create again.
+ * the rights of the user who created it. Karbor has no update for them; Hoard adds enable and disable.
  */
 import type { Caller, ListQuery } from '../../model/caller.js';
 import { canSee } from '../../model/caller.js';
@@ -31,8 +31,10 @@ export interface ScheduledOperationService {
   /** enabledForTrigger lists, across all projects, the operations to run when the trigger fires. */
   enabledForTrigger(triggerId: string): Promise<ScheduledOperationRecord[]>;
   /**
-   * setEnabled pauses or resumes an operation. Its updated_at moves, and the scheduler counts due runs
-   * from there, so re-enabling never fires a catch-up run for the time it was disabled.
+   * setEnabled pauses or resumes an operation (a Hoard extension: Karbor cannot update one). When the
+   * state changes its updated_at moves, and the scheduler counts due runs from there, so re-enabling
+   * never fires a catch-up run for the time it was disabled; asking for the state it already has changes
+   * nothing. A disabled operation never fires.
    */
   setEnabled(caller: Caller, id: string, enabled: boolean): Promise<ScheduledOperationRecord>;
 }
@@ -110,10 +112,10 @@ export function scheduledOperationService(deps: ServiceDeps): ScheduledOperation
     },
 
     async setEnabled(caller, id, enabled) {
-      const op = await load(caller, id);
-      const updatedAt = storedTime(clock.now());
-      if (!(await scheduledOperations.setOperationEnabled(store.db, id, enabled, updatedAt))) throw notFound('scheduled operation', id);
-      return { ...op, enabled, updatedAt };
+      await load(caller, id);
+      await scheduledOperations.setOperationEnabled(store.db, id, enabled, storedTime(clock.now()));
+      // Read back: unchanged when it already was in that state, 404 when it was deleted meanwhile.
+      return load(caller, id);
     },
   };
 }

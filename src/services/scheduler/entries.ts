@@ -6,7 +6,7 @@
  */
 import type { ScheduledOperationRecord, Store } from '../../store/index.js';
 import { lastDueAt } from '../../store/schedule-runs.js';
-import { listSchedulable, listSchedulableVersions, type SchedulableOperation } from '../../store/scheduled-operations.js';
+import { listSchedulable, listSchedulableVersions, type SchedulableOperation, type SchedulableVersion } from '../../store/scheduled-operations.js';
 import { scheduleOf, type Schedule } from '../triggers/schedule.js';
 import { jitterMs, latest, misfireOf, type JitterBounds, type MisfirePolicy } from './timing.js';
 
@@ -29,7 +29,11 @@ export interface Entry {
 
 /** versionOf is what, when it changes, invalidates an entry. */
 export function versionOf(s: SchedulableOperation): string {
-  return `${s.operation.updatedAt}|${s.planUpdatedAt}|${s.trigger.updatedAt}`;
+  return versionKey({ id: s.operation.id, updatedAt: s.operation.updatedAt, planUpdatedAt: s.planUpdatedAt, triggerUpdatedAt: s.trigger.updatedAt });
+}
+
+function versionKey(v: SchedulableVersion): string {
+  return `${v.updatedAt}|${v.planUpdatedAt}|${v.triggerUpdatedAt}`;
 }
 
 /** EntryTable holds the entries by operation id and keeps a cache of parsed schedules per trigger version. */
@@ -37,7 +41,7 @@ export class EntryTable {
   readonly byId = new Map<string, Entry>();
   private readonly schedules = new Map<string, Schedule>();
 
-  constructor(private readonly store: Store, private readonly jitter: JitterBounds) {}
+  constructor(private readonly store: Store, private readonly jitter: JitterBounds, private readonly misfire: MisfirePolicy = 'run-once') {}
 
   /** refresh reloads every schedulable operation; entries whose inputs did not change keep their cursor. */
   async refresh(): Promise<void> {
@@ -46,7 +50,7 @@ export class EntryTable {
     const versions = await listSchedulableVersions(this.store.db);
     const seen = new Set(versions.map((v) => v.id));
     for (const id of this.byId.keys()) if (!seen.has(id)) this.byId.delete(id);
-    const changed = versions.filter((v) => this.byId.get(v.id)?.version !== `${v.updatedAt}|${v.planUpdatedAt}|${v.triggerUpdatedAt}`).map((v) => v.id);
+    const changed = versions.filter((v) => this.byId.get(v.id)?.version !== versionKey(v)).map((v) => v.id);
     if (changed.length > 0) await this.upsert(await listSchedulable(this.store.db, changed));
     // Schedules of triggers since changed or deleted would otherwise stay cached forever.
     const used = new Set([...this.byId.values()].map((e) => `${e.triggerId}|${e.triggerUpdatedAt}`));
@@ -54,17 +58,18 @@ export class EntryTable {
   }
 
   /**
-   * recheck reads the given operations again and answers those still schedulable and unchanged; those
-   * that changed are rebuilt (and decided on the next tick), those gone are dropped.
+   * recheck reads the given operations' versions again and answers those still schedulable and
+   * unchanged; those that changed are rebuilt (and decided on the next tick), those gone are dropped. It
+   * runs before every claim, so a disable or suspend is honoured at once, not at the next refresh.
    */
   async recheck(ids: readonly string[]): Promise<Set<string>> {
-    const rows = await listSchedulable(this.store.db, ids);
-    const present = new Set(rows.map((r) => r.operation.id));
+    const versions = await listSchedulableVersions(this.store.db, ids);
+    const present = new Set(versions.map((v) => v.id));
     for (const id of ids) if (!present.has(id)) this.byId.delete(id);
-    const changed = rows.filter((r) => this.byId.get(r.operation.id)?.version !== versionOf(r));
-    await this.upsert(changed);
+    const changed = versions.filter((v) => this.byId.get(v.id)?.version !== versionKey(v)).map((v) => v.id);
+    if (changed.length > 0) await this.upsert(await listSchedulable(this.store.db, changed));
     const unchanged = new Set(present);
-    for (const r of changed) unchanged.delete(r.operation.id);
+    for (const id of changed) unchanged.delete(id);
     return unchanged;
   }
 
@@ -91,7 +96,7 @@ export class EntryTable {
     const window = r.trigger.properties.window;
     return {
       operation: op, triggerId: r.trigger.id, triggerUpdatedAt: r.trigger.updatedAt, version: versionOf(r), schedule, windowMs: window * 1000,
-      jitterMs: jitterMs(op.id, window, this.jitter), misfire: misfireOf(op.operationDefinition), cursor, next: schedule.next(cursor),
+      jitterMs: jitterMs(op.id, window, this.jitter), misfire: misfireOf(op.operationDefinition, this.misfire), cursor, next: schedule.next(cursor),
     };
   }
 

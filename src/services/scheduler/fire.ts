@@ -3,11 +3,13 @@
  * 1. claim every decided run (INSERT … ON CONFLICT DO NOTHING): only runs this process inserted go on;
  * 2. take the plan slot of each run that would fire, then look for a checkpoint still `protecting`:
  *    a busy plan's run is skipped (overlap), never queued, so runs cannot pile up behind a slow one;
- * 3. submit the checkpoint through the same use case as POST /checkpoints, then free the slot;
- * 4. record the outcome on the run and in an operation log, with its reason (one transaction per tick).
+ * 3. submit the checkpoint through the same use case as POST /checkpoints;
+ * 4. free the slots and record every outcome on its run and in an operation log, with its reason.
+ * Steps 1–2 are one transaction and step 4 another, so a batch costs two commits of its own besides
+ * one per checkpoint: on SQLite each commit is a WAL append, and they were most of the scheduler's cost.
  */
 import type { CheckpointRecord, Store } from '../../store/index.js';
-import { insertLog, type OperationLogRecord } from '../../store/operation-logs.js';
+import { insertLogs, type OperationLogRecord } from '../../store/operation-logs.js';
 import { acquirePlanSlots, busyPlans, claimRuns, finishRun, releasePlanSlots, type RunKey, type RunOutcome, type ScheduleRunRecord } from '../../store/schedule-runs.js';
 import { isHoardError } from '../../model/errors.js';
 import type { Caller } from '../../model/caller.js';
@@ -66,49 +68,71 @@ export interface FireDeps {
 /** fireAll claims and runs a tick's decisions; it answers how many runs another scheduler had claimed. */
 export async function fireAll(deps: FireDeps, planned: readonly Planned[]): Promise<{ lost: number }> {
   if (planned.length === 0) return { lost: 0 };
-  const now = deps.clock.now();
-  const byKey = new Map(planned.map((p) => [runKey(p.entry.operation.id, storedTime(p.dueAt)), p]));
-  const won = await claimRuns(deps.store.db, planned.map((p) => claimRow(p, deps.holder, now)));
-  const mine = won.map((k) => byKey.get(runKey(k.scheduledOperationId, k.dueAt))!);
+  const { mine, slots, busy } = await claim(deps, planned);
   const out: Outcomes = [];
+  let held: readonly string[] = [...slots];
   try {
     for (const p of mine) if (p.kind === 'skip') finish(deps, out, p, { state: 'skipped', reason: p.reason, detail: misfireDetail(p) });
-    await fireWithSlots(deps, out, mine.filter((p) => p.kind === 'fire'));
-  } finally {
-    await flush(deps, out);
-  }
-  return { lost: planned.length - won.length };
-}
-
-async function fireWithSlots(deps: FireDeps, out: Outcomes, fires: readonly Planned[]): Promise<void> {
-  if (fires.length === 0) return;
-  const now = deps.clock.now();
-  const plans = [...new Set(fires.map((p) => p.entry.operation.planId))];
-  const slots = await acquirePlanSlots(deps.store.db, plans, deps.holder, storedTime(now), storedTime(new Date(now.getTime() + deps.slotMs)));
-  const submitted: Submitted[] = [];
-  try {
-    const busy = await busyPlans(deps.store.db, [...slots]);
-    const started = new Set<string>();
-    const go: Planned[] = [];
-    for (const p of fires) {
-      const plan = p.entry.operation.planId;
-      if (!slots.has(plan)) finish(deps, out, p, { state: 'skipped', reason: 'overlap', detail: `another scheduler is starting a run of plan ${plan} right now` });
-      else if (busy.has(plan)) finish(deps, out, p, { state: 'skipped', reason: 'overlap', detail: `a checkpoint of plan ${plan} is still protecting; at most one run per plan at a time` });
-      else if (started.has(plan)) finish(deps, out, p, { state: 'skipped', reason: 'overlap', detail: `another scheduled operation of plan ${plan} fired for the same time` });
-      else { started.add(plan); go.push(p); }
-    }
+    const go = admit(deps, out, mine.filter((p) => p.kind === 'fire'), slots, busy);
+    const retain: Submitted[] = [];
     await pool(go, deps.concurrency, async (p) => {
       const s = await submit(deps, out, p);
-      if (s) submitted.push(s);
+      if (s && p.entry.operation.operationType === 'retention_protect') retain.push(s);
+      else if (s) fired(deps, out, s, undefined);
     });
+    if (retain.length > 0) {
+      // The checkpoints are committed `protecting`: from here on they keep their plans busy, so the slots
+      // need not be held through retention, which may take a while.
+      await releasePlanSlots(deps.store.db, held, deps.holder);
+      held = [];
+      await pool(retain, deps.concurrency, async (s) => fired(deps, out, s, await runRetention(deps, s)));
+    }
   } finally {
-    // The checkpoints are committed `protecting`: from here on they are what keeps the plans busy.
-    await releasePlanSlots(deps.store.db, [...slots], deps.holder);
+    await flush(deps, out, held);
   }
-  await pool(submitted, deps.concurrency, async ({ p, caller, checkpoint }) => {
-    const retention = await runRetention(deps, p, caller, checkpoint);
-    finish(deps, out, p, { state: 'fired', reason: p.reason, checkpointId: checkpoint.id, ...(p.missed > 0 ? { detail: misfireDetail(p) } : {}), retention });
+  return { lost: planned.length - mine.length };
+}
+
+/** Claim is what one claim transaction won: the runs to handle, the plan slots held, and which of those plans are busy. */
+interface Claim { readonly mine: readonly Planned[]; readonly slots: ReadonlySet<string>; readonly busy: ReadonlySet<string> }
+
+/**
+ * claim inserts the runs, takes the slots of the plans whose runs would fire and reads which of them are
+ * busy, in one transaction. Runs and plans go in key order, so two schedulers claiming overlapping
+ * batches wait for each other in the same order instead of deadlocking (PostgreSQL).
+ */
+async function claim(deps: FireDeps, planned: readonly Planned[]): Promise<Claim> {
+  const now = deps.clock.now();
+  const byKey = new Map(planned.map((p) => [runKey(p.entry.operation.id, storedTime(p.dueAt)), p]));
+  const rows = planned.map((p) => claimRow(p, deps.holder, now)).sort((a, b) => compare(runKey(a.scheduledOperationId, a.dueAt), runKey(b.scheduledOperationId, b.dueAt)));
+  return deps.store.db.transaction().execute(async (trx) => {
+    const won = await claimRuns(trx, rows);
+    const mine = won.map((k) => byKey.get(runKey(k.scheduledOperationId, k.dueAt))!);
+    const plans = [...new Set(mine.filter((p) => p.kind === 'fire').map((p) => p.entry.operation.planId))].sort(compare);
+    if (plans.length === 0) return { mine, slots: new Set<string>(), busy: new Set<string>() };
+    const slots = await acquirePlanSlots(trx, plans, deps.holder, storedTime(now), storedTime(new Date(now.getTime() + deps.slotMs)));
+    return { mine, slots, busy: await busyPlans(trx, [...slots]) };
   });
+}
+
+/** admit answers the runs that may start: one per plan, whose slot this scheduler holds and whose plan is idle; the others are skipped as overlap. */
+function admit(deps: FireDeps, out: Outcomes, fires: readonly Planned[], slots: ReadonlySet<string>, busy: ReadonlySet<string>): Planned[] {
+  const started = new Set<string>();
+  const go: Planned[] = [];
+  for (const p of fires) {
+    const plan = p.entry.operation.planId;
+    if (!slots.has(plan)) finish(deps, out, p, { state: 'skipped', reason: 'overlap', detail: `another scheduler is starting a run of plan ${plan} right now` });
+    else if (busy.has(plan)) finish(deps, out, p, { state: 'skipped', reason: 'overlap', detail: `a checkpoint of plan ${plan} is still protecting; at most one run per plan at a time` });
+    else if (started.has(plan)) finish(deps, out, p, { state: 'skipped', reason: 'overlap', detail: `another scheduled operation of plan ${plan} fired for the same time` });
+    else { started.add(plan); go.push(p); }
+  }
+  return go;
+}
+
+/** fired records a run whose checkpoint was accepted, with its retention step's result if it had one. */
+function fired(deps: FireDeps, out: Outcomes, s: Submitted, retention: string | undefined): void {
+  const { p, checkpoint } = s;
+  finish(deps, out, p, { state: 'fired', reason: p.reason, checkpointId: checkpoint.id, ...(p.missed > 0 ? { detail: misfireDetail(p) } : {}), retention });
 }
 
 /** Submitted is a run whose checkpoint was accepted, waiting for its retention step and its record. */
@@ -133,8 +157,7 @@ async function submit(deps: FireDeps, out: Outcomes, p: Planned): Promise<Submit
 }
 
 /** runRetention is the retention_protect hook point; its failure never undoes the protect. */
-async function runRetention(deps: FireDeps, p: Planned, caller: Caller, checkpoint: CheckpointRecord): Promise<string | undefined> {
-  if (p.entry.operation.operationType !== 'retention_protect') return undefined;
+async function runRetention(deps: FireDeps, { p, caller, checkpoint }: Submitted): Promise<string | undefined> {
   if (!deps.retention) return 'not_run: no retention step is wired into this scheduler';
   try {
     await deps.retention.afterProtect({ caller, operation: p.entry.operation, checkpoint, dueAt: p.dueAt });
@@ -194,18 +217,22 @@ function finish(deps: FireDeps, out: Outcomes, p: Planned, f: Finish): void {
 }
 
 /**
- * flush writes a tick's outcomes and logs in one transaction: per run, that is one commit instead of
- * two, which is most of the scheduler's own cost on SQLite. A crash before it leaves those runs
- * `claimed`, later reported abandoned (docs/scheduler.md).
+ * flush frees the batch's remaining plan slots and writes its outcomes and logs, in one transaction. A
+ * crash before it leaves those runs `claimed`, later reported abandoned (docs/scheduler.md); a failed
+ * write still frees the slots, so the plans need not wait for the leases to expire.
  */
-async function flush(deps: FireDeps, out: Outcomes): Promise<void> {
-  if (out.length === 0) return;
-  await deps.store.db.transaction().execute(async (trx) => {
-    for (const o of out) {
-      await insertLog(trx, o.log);
-      await finishRun(trx, o.key, o.outcome);
-    }
-  });
+async function flush(deps: FireDeps, out: Outcomes, held: readonly string[]): Promise<void> {
+  if (out.length === 0 && held.length === 0) return;
+  try {
+    await deps.store.db.transaction().execute(async (trx) => {
+      await releasePlanSlots(trx, held, deps.holder);
+      await insertLogs(trx, out.map((o) => o.log));
+      for (const o of out) await finishRun(trx, o.key, o.outcome);
+    });
+  } catch (err) {
+    await releasePlanSlots(deps.store.db, held, deps.holder).catch(() => undefined);
+    throw err;
+  }
   for (const o of out) deps.onRun(o.event);
 }
 
@@ -226,6 +253,11 @@ function claimRow(p: Planned, holder: string, now: Date): ScheduleRunRecord {
 
 function runKey(id: string, dueAt: string): string {
   return `${id}@${dueAt}`;
+}
+
+/** compare orders strings by code unit, the same in every process (localeCompare is not). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** pool runs fn over items with at most `n` in flight. */

@@ -25,7 +25,7 @@ import { newId } from '../../util/ids.js';
 import type { CheckpointService } from '../checkpoints/index.js';
 import { EntryTable, type Entry } from './entries.js';
 import { fireAll, type Planned, type RetentionStep, type RunEvent } from './fire.js';
-import { decide, pendingOccurrences, type JitterBounds } from './timing.js';
+import { decide, pendingOccurrences, type JitterBounds, type MisfirePolicy } from './timing.js';
 
 export type { RetentionStep, RunEvent } from './fire.js';
 export { jitterMs, decide, pendingOccurrences, type MisfirePolicy, type RunReason, type Decision } from './timing.js';
@@ -47,6 +47,8 @@ export interface SchedulerOptions {
   readonly batch: number;
   /** coalesceMs is the shortest sleep between ticks. */
   readonly coalesceMs: number;
+  /** misfire is the policy of operations whose operation_definition names none. */
+  readonly misfire: MisfirePolicy;
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
@@ -60,6 +62,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   staleClaimMs: 300_000,
   batch: 200,
   coalesceMs: 200,
+  misfire: 'run-once',
 };
 
 /** SchedulerDeps: the store, the clock, the checkpoint use case, and optionally the retention step. */
@@ -94,7 +97,7 @@ export interface Scheduler {
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const options = { ...DEFAULT_SCHEDULER_OPTIONS, ...deps.options };
   const holder = deps.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const entries = new EntryTable(deps.store, options.jitter);
+  const entries = new EntryTable(deps.store, options.jitter, options.misfire);
   const fireDeps = {
     store: deps.store, clock: deps.clock, checkpoints: deps.checkpoints, retention: deps.retention, holder,
     concurrency: options.concurrency, slotMs: options.slotMs, onRun: deps.onRun ?? (() => {}),

@@ -80,9 +80,9 @@ export function decide(p: Pending | null, now: Date, windowMs: number, jitter: n
     : { kind: 'fire', dueAt: p.latest, reason: 'misfire_run_once', missed: p.count };
 }
 
-/** misfireOf reads operation_definition.misfire; anything but "skip" is the default, run-once. */
-export function misfireOf(definition: Readonly<Record<string, unknown>>): MisfirePolicy {
-  return definition.misfire === 'skip' ? 'skip' : 'run-once';
+/** misfireOf reads operation_definition.misfire; an operation that names none gets the scheduler's default. */
+export function misfireOf(definition: Readonly<Record<string, unknown>>, fallback: MisfirePolicy = 'run-once'): MisfirePolicy {
+  return definition.misfire === 'skip' || definition.misfire === 'run-once' ? definition.misfire : fallback;
 }
 
 /** latest is the latest of ISO times and dates, as a Date. */
