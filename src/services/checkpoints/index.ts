@@ -103,7 +103,7 @@ export function checkpointService(deps: ServiceDeps, providers: ProviderService,
       if (plan.providerId !== provider.id) {
         throw new HoardError('invalid_field', `Plan ${plan.id} belongs to provider ${plan.providerId}, not ${provider.id}; take its checkpoints under /providers/${plan.providerId}/checkpoints.`);
       }
-      await enforce(store.db, config, caller.projectId, 'checkpoints', await checkpoints.countCheckpoints(store.db, caller.projectId));
+      await enforce(store.db, config, caller.projectId, 'checkpoints', () => checkpoints.countCheckpoints(store.db, caller.projectId));
       // Karbor records who asked; the client's own extra info is kept beside it.
       const extraInfo = { created_by: 'manual', ...(input.extraInfo ?? {}) };
       return engine.protect({ projectId: caller.projectId, provider, plan, extraInfo });
@@ -137,7 +137,7 @@ export function checkpointService(deps: ServiceDeps, providers: ProviderService,
       const todo = chosen.filter((c) => !copied.has(c.id));
       if (todo.length > 0) {
         // Copies are checkpoints of the destination: they count against the checkpoint quota.
-        await enforce(store.db, config, caller.projectId, 'checkpoints', await checkpoints.countCheckpoints(store.db, caller.projectId) + todo.length - 1);
+        await enforce(store.db, config, caller.projectId, 'checkpoints', async () => (await checkpoints.countCheckpoints(store.db, caller.projectId)) + todo.length - 1);
       }
       const pairs = todo.length > 0 ? await engine.copy({ projectId: caller.projectId, source, destination, checkpoints: todo }) : [];
       return { destinationProviderId: destination.id, pairs };

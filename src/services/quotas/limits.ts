@@ -39,10 +39,13 @@ export async function effectiveLimits(db: Kysely<Database>, config: Config, proj
   return { plans: own.plans ?? defaults.plans, checkpoints: own.checkpoints ?? defaults.checkpoints };
 }
 
-/** enforce refuses (413) one more `resource` for a project already holding `inUse` of them. */
-export async function enforce(db: Kysely<Database>, config: Config, projectId: string, resource: QuotaResource, inUse: number): Promise<void> {
+/** enforce refuses (413) one more `resource` for a project already holding `inUse` of them (a count, or how to count). */
+export async function enforce(db: Kysely<Database>, config: Config, projectId: string, resource: QuotaResource, inUse: number | (() => Promise<number>)): Promise<void> {
   const limit = (await effectiveLimits(db, config, projectId))[resource];
-  if (limit >= 0 && inUse + 1 > limit) {
-    throw new HoardError('quota_exceeded', `Quota exceeded for ${resource}: project ${projectId} has ${inUse} of ${limit} allowed. Ask an admin to raise the quota or delete unused ${resource}.`);
+  // Counting is the costly part (every scheduled checkpoint pays it); an unlimited quota needs no count.
+  if (limit < 0) return;
+  const used = typeof inUse === 'number' ? inUse : await inUse();
+  if (used + 1 > limit) {
+    throw new HoardError('quota_exceeded', `Quota exceeded for ${resource}: project ${projectId} has ${used} of ${limit} allowed. Ask an admin to raise the quota or delete unused ${resource}.`);
   }
 }
